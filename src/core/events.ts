@@ -48,8 +48,11 @@ export interface RejectEvent {
   kind: 'reject';
   /** Queue id when the message was already queued (`QID: reject: ...`), undefined for NOQUEUE. */
   queueId?: string;
-  /** `reject`, `milter-reject`, `hold`, `discard`, `warning`-level actions are not rejects. */
-  action: 'reject' | 'milter-reject' | 'discard' | 'hold' | 'redirect';
+  /**
+   * `reject`, `milter-reject`, `hold`, `discard`, `warning`-level actions are not rejects. `redirect` and
+   * `filter` (access-table REDIRECT/FILTER actions) do not refuse the mail: it goes on, elsewhere.
+   */
+  action: 'reject' | 'milter-reject' | 'discard' | 'hold' | 'redirect' | 'filter';
   /** SMTP stage: CONNECT, HELO, MAIL, RCPT, DATA, END-OF-MESSAGE, header, body... */
   stage?: string;
   client?: ClientRef;

@@ -24,7 +24,8 @@ export function mergeMessages(older: MessageRecord, newer: MessageRecord): Messa
     saslUser: older.saslUser ?? newer.saslUser,
     spam: older.spam ?? newer.spam,
     virus: older.virus ?? newer.virus,
-    partial: older.partial,
+    // A fragment (a filter or mailbox line with no queue entry) says nothing about where the message began.
+    partial: older.queueIds.length > 0 || newer.queueIds.length === 0 ? older.partial : newer.partial,
     complete: queueIds.length > 0 ? queueIds.every((q) => q.closed) : older.complete && newer.complete,
     queueIds,
     deliveries: mergeDeliveries(older.deliveries, newer.deliveries),

@@ -120,3 +120,22 @@ export interface Handoff {
   /** Where it was handed, as the delivery line named it (`relay=`). */
   relay: string | null;
 }
+
+/**
+ * A line kept but not part of any message: `unknown` (no parser recognised it), `invalid` (its header
+ * could not be read), or a known event that belongs to no message (a login, a connection that sent
+ * no mail). Nothing read is dropped: these are stored and counted too.
+ */
+export interface LooseLine {
+  at: number;
+  host: string;
+  program: string;
+  /** `unknown`, `invalid`, or the event kind (`login`, `connect`...). */
+  kind: string;
+  /** The raw line. */
+  text: string;
+  source: string;
+  offset: number;
+  /** Why it is loose: the framing error for `invalid`, the parser name for `unknown`. */
+  reason?: string;
+}
