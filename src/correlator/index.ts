@@ -429,6 +429,15 @@ export class Correlator {
 
   private onReject(frame: Frame, event: RejectEvent): void {
     const record = evidence(frame, event.kind);
+    if (event.action === 'redirect' || event.action === 'filter') {
+      // Access-table REDIRECT/FILTER do not refuse the mail: the line is evidence, nothing more.
+      const entry = event.queueId ? this.entries.get(entryKey(frame.host, event.queueId)) : undefined;
+      const session = entry ? undefined : this.sessions.get(sessionKey(frame));
+      if (entry) entry.add(record);
+      else if (session) session.lines.push(record);
+      else this.emitLooseRecord(record, event.action);
+      return;
+    }
     if (event.queueId) {
       const entry = this.entryFor(frame, event.queueId, event.kind);
       this.rejectInEntry(entry, event, null);
