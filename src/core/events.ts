@@ -234,6 +234,8 @@ export interface SpamResultEvent {
   tests?: string[];
   size?: number;
   user?: string;
+  /** The content filter's id for the message when a filter ran the scan (amavis `(pid-NN)`). */
+  filterId?: string;
 }
 
 /** spamd starts on a message (`processing message <mid> for user:uid`): links a later pid-only line. */

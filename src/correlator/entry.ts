@@ -68,6 +68,12 @@ export class QueueEntry {
   setSpam(result: Pick<SpamResultEvent, 'score' | 'required' | 'isSpam'>): void {
     // A scanner that states the threshold (spamd) is more informative than one that does not.
     if (this.spam && this.spam.required !== null && result.required === undefined) return;
+    // spamd logs the exact score (`identified spam (15.3/5.0)`) and then, in `result:`, the same score
+    // truncated to an integer (`%2d`): keep the exact one.
+    if (this.spam && Number.isInteger(result.score) && Math.trunc(this.spam.score) === result.score) {
+      this.spam.isSpam = result.isSpam;
+      return;
+    }
     this.spam = { score: result.score, required: result.required ?? null, isSpam: result.isSpam };
   }
 

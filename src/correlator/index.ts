@@ -56,6 +56,7 @@ interface PendingScan {
   records: EventRecord[];
   virus?: string;
   messageId?: string;
+  spam?: SpamResultEvent;
 }
 
 /**
@@ -75,7 +76,7 @@ export class Correlator {
   private readonly byMessageId = new Map<string, QueueEntry>();
   private readonly sessions = new Map<string, SmtpSession>();
   private readonly spamdByPid = new Map<string, PendingScan>();
-  private readonly clamdByAmavisPid = new Map<string, PendingScan>();
+  private readonly amavisScans = new Map<string, PendingScan>();
   private readonly maxOpenEntries: number;
   private readonly maxOpenSessions: number;
   private readonly entryIdleMs: number;
@@ -133,7 +134,7 @@ export class Correlator {
     for (const key of [...this.sessions.keys()]) this.closeSession(key);
     for (const entry of [...this.entries.values()]) this.emitEntry(entry);
     this.spamdByPid.clear();
-    this.clamdByAmavisPid.clear();
+    this.amavisScans.clear();
     this.updateOpenCounts();
   }
 
@@ -543,12 +544,13 @@ export class Correlator {
     const entry = this.filterTarget(frame, event.queueId, event.messageId);
     const record = evidence(frame, event.kind);
     entry.add(record);
-    const scans = frame.pid === null ? undefined : this.takeScan(this.clamdByAmavisPid, pidKey(frame));
+    const scans = frame.pid === null ? undefined : this.takeScan(this.amavisScans, pidKey(frame));
     if (scans) for (const r of scans.records) entry.add(r);
     if (entry.messageId === null && event.messageId) this.setMessageId(entry, event.messageId);
     if (entry.sender === null && event.from !== undefined) entry.sender = event.from;
     if (entry.size === null && event.size !== undefined) entry.size = event.size;
-    if (event.score !== undefined) {
+    if (scans?.spam) entry.setSpam(scans.spam);
+    else if (event.score !== undefined) {
       entry.setSpam({ score: event.score, required: undefined, isSpam: /SPAM/.test(event.category) });
     }
     const virus = event.virus ?? scans?.virus;
@@ -560,6 +562,13 @@ export class Correlator {
   }
 
   private onSpamResult(frame: Frame, event: SpamResultEvent): void {
+    if (event.filterId && !event.messageId) {
+      // amavis logs its spam check (SPAM-TAG) before its verdict line, from the same child process.
+      const pending = this.pendingAmavisScan(frame.host, frame.pid, frame.at);
+      pending.records.push(evidence(frame, event.kind));
+      pending.spam = event;
+      return;
+    }
     const processing = event.messageId ? undefined : this.takeScan(this.spamdByPid, pidKey(frame));
     const messageId = event.messageId ?? processing?.messageId;
     const entry = this.filterTarget(frame, undefined, messageId);
@@ -575,11 +584,20 @@ export class Correlator {
       this.emitLoose(frame, event.kind, 'no link to a message: the scan names no amavis process');
       return;
     }
-    const key = `${frame.host}\u0000${event.amavisPid}`;
-    const pending = this.clamdByAmavisPid.get(key) ?? { at: frame.at, records: [] };
+    const pending = this.pendingAmavisScan(frame.host, event.amavisPid, frame.at);
     pending.records.push(evidence(frame, event.kind));
     pending.virus ??= event.virus;
-    this.clamdByAmavisPid.set(key, pending);
+  }
+
+  /** Scans waiting for the verdict of one amavis child process (clamd by temp folder, amavis SPAM-TAG). */
+  private pendingAmavisScan(host: string, pid: number | null, at: number): PendingScan {
+    const key = `${host}\u0000${pid ?? ''}`;
+    let pending = this.amavisScans.get(key);
+    if (!pending) {
+      pending = { at, records: [] };
+      this.amavisScans.set(key, pending);
+    }
+    return pending;
   }
 
   private onMailboxDelivery(frame: Frame, event: MailboxDeliveryEvent): void {
@@ -674,7 +692,7 @@ export class Correlator {
     const sessionCutoff = this.now - this.sessionIdleMs;
     for (const [key, session] of [...this.sessions])
       if (session.lastAt < sessionCutoff) this.closeSession(key);
-    for (const map of [this.spamdByPid, this.clamdByAmavisPid]) {
+    for (const map of [this.spamdByPid, this.amavisScans]) {
       for (const [key, scan] of [...map]) {
         if (this.now - scan.at <= SCAN_LINK_MS) continue;
         map.delete(key);

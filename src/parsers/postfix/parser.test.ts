@@ -4,6 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { MailEvent } from '../../core/events.js';
 import type { Frame } from '../../core/frame.js';
+import { CORPUS_DIR } from '../testing/corpus.js';
 import * as L from './fixtures/lines.js';
 import { postfixParser } from './parser.js';
 import { isQueueId } from './shared.js';
@@ -1116,7 +1117,7 @@ describe('hostile input', () => {
 // ---------------------------------------------------------------------------------------------------
 // Coverage over whole corpus files: every Postfix line is recognised, except the listed corpus damage.
 
-const CORPUS = process.env.MAILTRACE_CORPUS ?? '/work/shared/corpus';
+const CORPUS = CORPUS_DIR;
 
 /** Whole files under the corpus's postfix/ directory (the large ones, and smaller ones of other origins). */
 const COVERAGE_FILES = [
