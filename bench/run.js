@@ -3,7 +3,7 @@
 // process (so peak RSS is the importer's own), then measures trace latency on the filled database.
 // Prints a table and writes docs/benchmarks.md. Speed is measured here, never asserted in tests.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,7 +26,11 @@ const work = join(root, '.bench');
 mkdirSync(work, { recursive: true });
 
 function run(argv, options = {}) {
-  const result = spawnSync(process.execPath, [bin, ...argv], { encoding: 'utf8', maxBuffer: 1 << 28, ...options });
+  const result = spawnSync(process.execPath, [bin, ...argv], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    ...options,
+  });
   if (result.status !== 0 && result.status !== 3) {
     throw new Error(`mailtrace ${argv[0]} failed (${result.status}): ${result.stderr}`);
   }
@@ -37,19 +41,48 @@ function run(argv, options = {}) {
 const logsDir = join(work, `logs-${messages}-${days}`);
 if (!existsSync(join(logsDir, 'ground-truth.jsonl'))) {
   console.error(`generating ${messages} messages over ${days} days …`);
-  run(['generate', '--messages', String(messages), '--days', String(days), '--seed', '7', '--end', '2026-11-28T00:00:00Z', '--out', logsDir]);
+  run([
+    'generate',
+    '--messages',
+    String(messages),
+    '--days',
+    String(days),
+    '--seed',
+    '7',
+    '--end',
+    '2026-11-28T00:00:00Z',
+    '--out',
+    logsDir,
+  ]);
 }
-const files = spawnSync('find', [logsDir, '-name', '*.log', '-type', 'f'], { encoding: 'utf8' }).stdout.trim().split('\n').sort();
+const files = spawnSync('find', [logsDir, '-name', '*.log', '-type', 'f'], { encoding: 'utf8' })
+  .stdout.trim()
+  .split('\n')
+  .sort();
 const bytes = files.reduce((sum, f) => sum + statSync(f).size, 0);
-const truth = readFileSync(join(logsDir, 'ground-truth.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const truth = readFileSync(join(logsDir, 'ground-truth.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l));
 
 // 2. Import into each database.
-const targets = [{ name: 'SQLite', url: join(work, 'bench.db'), cleanup: () => ['', '-wal', '-shm'].forEach((s) => rmSync(join(work, `bench.db${s}`), { force: true })) }];
+const targets = [
+  {
+    name: 'SQLite',
+    url: join(work, 'bench.db'),
+    cleanup: () => ['', '-wal', '-shm'].forEach((s) => rmSync(join(work, `bench.db${s}`), { force: true })),
+  },
+];
 if (!args['skip-pg']) {
   const dbName = `mailtrace_bench_${process.pid}`;
   const psql = (sql) => spawnSync('psql', [args.pg + '/postgres', '-qAtc', sql], { encoding: 'utf8' });
   const created = psql(`CREATE DATABASE ${dbName}`);
-  if (created.status === 0) targets.push({ name: 'PostgreSQL', url: `${args.pg}/${dbName}`, cleanup: () => psql(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`) });
+  if (created.status === 0)
+    targets.push({
+      name: 'PostgreSQL',
+      url: `${args.pg}/${dbName}`,
+      cleanup: () => psql(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`),
+    });
   else console.error(`PostgreSQL skipped: ${created.stderr.trim()}`);
 }
 
@@ -59,7 +92,9 @@ for (const target of targets) {
   target.cleanup();
   console.error(`importing into ${target.name} …`);
   const started = process.hrtime.bigint();
-  const summary = JSON.parse(run(['import', '--db', target.url, '--retention', '0', '--json', '--no-progress', ...files]));
+  const summary = JSON.parse(
+    run(['import', '--db', target.url, '--retention', '0', '--json', '--no-progress', ...files]),
+  );
   const wallMs = Number(process.hrtime.bigint() - started) / 1e6;
   const latency = await measureTraces(target.url);
   const dbBytes = target.name === 'SQLite' ? statSync(target.url).size : null;
@@ -71,7 +106,11 @@ async function measureTraces(url) {
   const store = await openStore(url);
   const sample = (kind, pick) => {
     const values = [];
-    for (let i = 0; values.length < Number(args.queries) && i < truth.length; i += Math.max(1, Math.floor(truth.length / Number(args.queries)))) {
+    for (
+      let i = 0;
+      values.length < Number(args.queries) && i < truth.length;
+      i += Math.max(1, Math.floor(truth.length / Number(args.queries)))
+    ) {
       const v = pick(truth[i]);
       if (v) values.push(v);
     }
@@ -120,11 +159,15 @@ row('messages stored', (r) => n0(r.summary.newMessages));
 row('unknown lines', (r) => n0(r.summary.unknown + r.summary.invalid));
 row('database size per message (bytes)', (r) => (r.dbBytes ? n0(r.dbBytes / r.summary.newMessages) : '–'));
 for (const kind of ['message-id', 'address', 'sender', 'ip']) {
-  row(`trace by ${kind} p50 / p99 (ms)`, (r) => (r.latency[kind] ? `${f1(r.latency[kind].p50)} / ${f1(r.latency[kind].p99)}` : '–'));
+  row(`trace by ${kind} p50 / p99 (ms)`, (r) =>
+    r.latency[kind] ? `${f1(r.latency[kind].p50)} / ${f1(r.latency[kind].p99)}` : '–',
+  );
 }
 const table = lines.join('\n');
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-console.log(`\nmailtrace bench: ${n0(messages)} messages over ${days} days, ${files.length} files, ${f1(bytes / 1e6)} MB\n${machine}\n\n${table}\n`);
+console.log(
+  `\nmailtrace bench: ${n0(messages)} messages over ${days} days, ${files.length} files, ${f1(bytes / 1e6)} MB\n${machine}\n\n${table}\n`,
+);
 if (!args['no-write']) {
   const doc = `# Benchmarks
 

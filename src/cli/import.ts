@@ -90,7 +90,7 @@ async function runImport(files: string[], options: ImportCliOptions): Promise<nu
       startedAt: Date.now() - summary.elapsedMs,
       finishedAt: Date.now(),
       files: summary.files.map((f) => f.path),
-      lineStats: summary.counts,
+      stats: summary.counts,
     });
     const totals = {
       messages: after.messages - before.messages,
@@ -144,6 +144,7 @@ function summaryJson(summary: ImportSummary, totals: Totals) {
     lastLineAt: summary.lastLineAt === null ? null : new Date(summary.lastLineAt).toISOString(),
     elapsedMs: summary.elapsedMs,
     linesPerSecond: linesPerSecond(summary),
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
 }
 
