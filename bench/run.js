@@ -70,7 +70,9 @@ const targets = [
   {
     name: 'SQLite',
     url: join(work, 'bench.db'),
-    cleanup: () => ['', '-wal', '-shm'].forEach((s) => rmSync(join(work, `bench.db${s}`), { force: true })),
+    cleanup: () => {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(join(work, `bench.db${suffix}`), { force: true });
+    },
   },
 ];
 if (!args['skip-pg']) {

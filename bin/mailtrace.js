@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 if (!existsSync(main)) {
-  console.error('mailtrace: the compiled program is missing (dist/). Run `npm run build` in the mailtrace folder.');
+  console.error(
+    'mailtrace: the compiled program is missing (dist/). Run `npm run build` in the mailtrace folder.',
+  );
   process.exit(1);
 }
 const { run } = await import(main);
