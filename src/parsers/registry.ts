@@ -4,6 +4,7 @@ import { amavisParser } from './amavis/parser.js';
 import { clamdParser } from './clamd/parser.js';
 import { dovecotParser } from './dovecot/parser.js';
 import { postfixParser } from './postfix/parser.js';
+import { spamassMilterParser } from './spamass-milter/parser.js';
 import { spamdParser } from './spamd/parser.js';
 import type { ProgramParser } from './types.js';
 
@@ -13,6 +14,7 @@ export const BUILTIN_PARSERS: readonly ProgramParser[] = [
   dovecotParser,
   amavisParser,
   spamdParser,
+  spamassMilterParser,
   clamdParser,
 ];
 
