@@ -84,9 +84,12 @@ export function mergeDeliveries(a: DeliveryRecord[], b: DeliveryRecord[]): Deliv
 function combineInto(target: DeliveryRecord, other: DeliveryRecord): void {
   const attempts = target.attempts + other.attempts;
   const origRecipient = target.origRecipient ?? other.origRecipient;
+  // The mailbox server (Dovecot) names the folder a moment before the MTA logs its delivery line.
+  const mailbox = target.status === 'delivered' && other.status === 'delivered' ? (target.mailbox ?? other.mailbox) : null;
   if (other.at >= target.at) Object.assign(target, other);
   target.attempts = attempts;
   target.origRecipient = origRecipient;
+  if (target.status === 'delivered' && target.mailbox === null) target.mailbox = mailbox;
 }
 
 /** Events in time order, each line once (the same line read twice has the same source and offset). */

@@ -634,6 +634,9 @@ export class Correlator {
       dsn: null,
       reason: detail,
     });
+    // The mailbox server reports an outcome, not an MTA attempt: joined with the MTA's delivery line in
+    // the store it must count as the in-memory join does (not at all).
+    for (const record of entry.deliveries.values()) record.attempts = 0;
     entry.links.add(`${event.agent} msgid`);
     this.emitFragment(entry);
   }
