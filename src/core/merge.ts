@@ -85,11 +85,23 @@ function combineInto(target: DeliveryRecord, other: DeliveryRecord): void {
   const attempts = target.attempts + other.attempts;
   const origRecipient = target.origRecipient ?? other.origRecipient;
   // The mailbox server (Dovecot) names the folder a moment before the MTA logs its delivery line.
-  const mailbox = target.status === 'delivered' && other.status === 'delivered' ? (target.mailbox ?? other.mailbox) : null;
-  if (other.at >= target.at) Object.assign(target, other);
+  const mailbox =
+    target.status === 'delivered' && other.status === 'delivered' ? (target.mailbox ?? other.mailbox) : null;
+  if (supersedes(other, target)) Object.assign(target, other);
   target.attempts = attempts;
   target.origRecipient = origRecipient;
   if (target.status === 'delivered' && target.mailbox === null) target.mailbox = mailbox;
+}
+
+/**
+ * Whether attempt `a` settles the recipient over attempt `b`. What happened downstream of a hand-off
+ * wins over the hand-off itself whatever the clock says: Postfix may log the re-injected message's
+ * first attempt before the line that handed it to the content filter.
+ */
+export function supersedes(a: DeliveryRecord, b: DeliveryRecord): boolean {
+  if (b.handoff !== null && a.queueId === b.handoff) return true;
+  if (a.handoff !== null && b.queueId === a.handoff) return false;
+  return a.at >= b.at;
 }
 
 /** Events in time order, each line once (the same line read twice has the same source and offset). */

@@ -53,6 +53,13 @@ export interface DeliveryRecord {
   reason: string | null;
   /** Number of delivery attempts seen for this recipient, across hops. */
   attempts: number;
+  /** Queue entry (on `host`) that made the settling attempt; null for a mailbox-server line. */
+  queueId: string | null;
+  /**
+   * The settling attempt handed the message on (`queued as X`): X. A hand-off is the final word only
+   * while nothing downstream of X is known (see `mergeDeliveries`).
+   */
+  handoff: string | null;
 }
 
 export interface SpamVerdict {

@@ -126,6 +126,8 @@ describe('queue entries', () => {
         dsn: '2.0.0',
         reason: '250 2.0.0 Ok: queued as ZZ9',
         attempts: 1,
+        queueId: 'A1',
+        handoff: 'ZZ9',
       },
     ]);
     expect(m.handoffs).toEqual([{ queueId: 'ZZ9', at: T0 + 4000, relay: 'mx.example.org[198.51.100.2]:25' }]);
@@ -652,5 +654,60 @@ describe('bounded memory and nothing dropped', () => {
         reason: 'no parser for this program',
       }),
     ]);
+  });
+});
+
+describe('hand-offs joined out of order', () => {
+  it('should let the re-injected entry settle the recipient even when Postfix logged it before the hand-off', () => {
+    const { messages } = run([
+      [frame(0, 'mx1', smtpd, 1), { kind: 'queue-client', queueId: 'R1', client }],
+      [frame(0, 'mx1', 'postfix/cleanup', 2), { kind: 'message-id', queueId: 'R1', messageId: 'race@x' }],
+      [frame(0, 'mx1', 'postfix/qmgr', 3), { kind: 'queue-active', queueId: 'R1', from: 'a@x.org' }],
+      [
+        frame(1, 'mx1', smtpd, 50),
+        { kind: 'queue-client', queueId: 'R2', client: { name: 'localhost', ip: '127.0.0.1' } },
+      ],
+      [frame(1, 'mx1', 'postfix/cleanup', 2), { kind: 'message-id', queueId: 'R2', messageId: 'race@x' }],
+      [frame(1, 'mx1', 'postfix/qmgr', 3), { kind: 'queue-active', queueId: 'R2', from: 'a@x.org' }],
+      // The re-injected entry's attempt is logged first, in the same second as the hand-off.
+      [
+        frame(1, 'mx1', 'postfix/smtp', 4),
+        {
+          kind: 'delivery',
+          queueId: 'R2',
+          to: 'ops@down.test',
+          status: 'deferred',
+          dsn: '4.4.1',
+          reply: 'connect to 127.0.0.3[127.0.0.3]:25: Connection refused',
+        },
+      ],
+      [
+        frame(1, 'mx1', 'postfix/smtp', 5),
+        {
+          kind: 'delivery',
+          queueId: 'R1',
+          to: 'ops@down.test',
+          relay: '127.0.0.1[127.0.0.1]:10024',
+          status: 'sent',
+          dsn: '2.0.0',
+          queuedAs: 'R2',
+        },
+      ],
+      [frame(1, 'mx1', 'postfix/qmgr', 3), { kind: 'queue-removed', queueId: 'R1' }],
+    ]);
+    for (const pieces of [messages, [...messages].reverse()]) {
+      const joined = join(pieces);
+      expect(joined).toHaveLength(1);
+      expect(joined[0]!.deliveries).toEqual([
+        expect.objectContaining({
+          recipient: 'ops@down.test',
+          status: 'deferred',
+          dsn: '4.4.1',
+          queueId: 'R2',
+          handoff: null,
+          attempts: 2,
+        }),
+      ]);
+    }
   });
 });

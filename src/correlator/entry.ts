@@ -84,17 +84,27 @@ export class QueueEntry {
   /** Records one attempt for one recipient; the latest attempt settles the status. */
   attempt(
     recipient: string,
-    update: Omit<DeliveryRecord, 'recipient' | 'attempts' | 'origRecipient'> & {
+    update: Omit<DeliveryRecord, 'recipient' | 'attempts' | 'origRecipient' | 'queueId' | 'handoff'> & {
       origRecipient?: string | null;
+      handoff?: string | null;
     },
   ): DeliveryRecord {
     let record = this.deliveries.get(recipient);
+    const handoff = update.handoff ?? null;
     if (!record) {
-      record = { recipient, attempts: 0, ...update, origRecipient: update.origRecipient ?? null };
+      record = {
+        recipient,
+        attempts: 0,
+        ...update,
+        origRecipient: update.origRecipient ?? null,
+        queueId: this.queueId,
+        handoff,
+      };
       this.deliveries.set(recipient, record);
     } else if (update.at >= record.at) {
       const { origRecipient, ...rest } = update;
       Object.assign(record, rest);
+      record.handoff = handoff;
       if (origRecipient) record.origRecipient = origRecipient;
     }
     record.attempts++;
@@ -155,6 +165,8 @@ export class QueueEntry {
           dsn: null,
           reason,
           attempts: 1,
+          queueId: this.queueId,
+          handoff: null,
         });
       }
     }

@@ -293,6 +293,7 @@ export class Correlator {
       mailbox: event.mailbox ?? null,
       dsn: event.dsn ?? null,
       reason: event.reply ?? null,
+      handoff: event.status === 'sent' ? (event.queuedAs ?? null) : null,
     });
     if (event.queuedAs && event.status === 'sent') {
       entry.addHandoff(event.queuedAs, frame.at, event.relay ?? null);

@@ -98,6 +98,8 @@ export const DELIVERY_COLUMNS = [
   ['dsn', 'text'],
   ['reason', 'text'],
   ['attempts', 'int4'],
+  ['queue_id', 'text'],
+  ['handoff', 'text'],
 ] as const;
 
 export const QUEUE_REF_COLUMNS = [
@@ -183,6 +185,8 @@ export function deliveryValues(messageId: number, seq: number, d: DeliveryRecord
     encOrNull(d.dsn),
     encOrNull(d.reason),
     d.attempts,
+    encOrNull(d.queueId),
+    encOrNull(d.handoff),
   ];
 }
 
@@ -248,6 +252,8 @@ export function deliveryFromRow(row: DeliveriesTable): DeliveryRecord {
     dsn: decOrNull(row.dsn),
     reason: decOrNull(row.reason),
     attempts: row.attempts,
+    queueId: decOrNull(row.queue_id),
+    handoff: decOrNull(row.handoff),
   };
 }
 

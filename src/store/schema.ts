@@ -52,6 +52,8 @@ export interface DeliveriesTable {
   dsn: string | null;
   reason: string | null;
   attempts: number;
+  queue_id: string | null;
+  handoff: string | null;
 }
 
 export interface QueueRefsTable {

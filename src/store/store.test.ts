@@ -175,6 +175,8 @@ function delivery(recipient: string, over: Partial<DeliveryRecord> = {}): Delive
     dsn: '2.0.0',
     reason: '250 ok',
     attempts: 1,
+    queueId: 'A1B2C3',
+    handoff: null,
     ...over,
   };
 }

@@ -32,6 +32,7 @@ export interface TraceMessageJson {
     dsn: string | null;
     reason: string | null;
     attempts: number;
+    queueId: string | null;
   }[];
   events: { at: string; host: string; program: string; kind: string; text: string }[];
   links: string[];
@@ -71,6 +72,7 @@ export function toContract(m: MessageRecord, options: { events?: boolean } = {})
       dsn: d.dsn,
       reason: d.reason,
       attempts: d.attempts,
+      queueId: d.queueId,
     })),
     events:
       options.events === false

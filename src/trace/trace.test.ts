@@ -51,6 +51,8 @@ describe('explainDelivery', () => {
     dsn: null,
     reason: null,
     attempts: 1,
+    queueId: 'A1',
+    handoff: null,
   };
   it('should name the mailbox and the time since arrival of a delivered message', () => {
     expect(

@@ -74,6 +74,8 @@ export async function up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): P
     .addColumn('dsn', 'text')
     .addColumn('reason', 'text')
     .addColumn('attempts', 'integer', (c) => c.notNull())
+    .addColumn('queue_id', 'text')
+    .addColumn('handoff', 'text')
     .addPrimaryKeyConstraint('deliveries_pk', ['message_id', 'seq'])
     .execute();
   await db.schema.createIndex('deliveries_recipient').on('deliveries').column('recipient').execute();
