@@ -66,32 +66,33 @@ const truth = readFileSync(join(logsDir, 'ground-truth.jsonl'), 'utf8')
   .map((l) => JSON.parse(l));
 
 // 2. Import into each database.
+const removeSqlite = () => {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(join(work, `bench.db${suffix}`), { force: true });
+};
 const targets = [
-  {
-    name: 'SQLite',
-    url: join(work, 'bench.db'),
-    cleanup: () => {
-      for (const suffix of ['', '-wal', '-shm']) rmSync(join(work, `bench.db${suffix}`), { force: true });
-    },
-  },
+  { name: 'SQLite', url: join(work, 'bench.db'), prepare: removeSqlite, cleanup: removeSqlite },
 ];
 if (!args['skip-pg']) {
   const dbName = `mailtrace_bench_${process.pid}`;
-  const psql = (sql) => spawnSync('psql', [args.pg + '/postgres', '-qAtc', sql], { encoding: 'utf8' });
-  const created = psql(`CREATE DATABASE ${dbName}`);
-  if (created.status === 0)
+  const psql = (sql) => spawnSync('psql', [`${args.pg}/postgres`, '-qAtc', sql], { encoding: 'utf8' });
+  const probe = psql('select 1');
+  if (probe.status === 0) {
     targets.push({
       name: 'PostgreSQL',
       url: `${args.pg}/${dbName}`,
+      prepare: () => {
+        psql(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+        psql(`CREATE DATABASE ${dbName}`);
+      },
       cleanup: () => psql(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`),
     });
-  else console.error(`PostgreSQL skipped: ${created.stderr.trim()}`);
+  } else console.error(`PostgreSQL skipped: ${probe.stderr.trim()}`);
 }
 
 const { openStore } = await import(join(root, 'dist', 'store', 'index.js'));
 const results = [];
 for (const target of targets) {
-  target.cleanup();
+  target.prepare();
   console.error(`importing into ${target.name} …`);
   const started = process.hrtime.bigint();
   const summary = JSON.parse(

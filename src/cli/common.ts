@@ -18,7 +18,7 @@ export const DEFAULT_DB = './data/mailtrace.db';
 export const DEFAULT_RETENTION_DAYS = 15;
 
 export function dbUrl(option: string | undefined): string {
-  return option ?? process.env.MAILTRACE_DB ?? DEFAULT_DB;
+  return option || process.env.MAILTRACE_DB || DEFAULT_DB;
 }
 
 export async function withStore<T>(url: string, fn: (store: Store) => Promise<T>): Promise<T> {
