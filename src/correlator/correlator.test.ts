@@ -420,6 +420,36 @@ describe('SMTP sessions', () => {
     expect(messages[0]).toMatchObject({ kind: 'refused', clientIp: '203.0.113.5', sender: 's@spam.example' });
   });
 
+  it('should group the refusals of one postscreen connection (keyed by client address and port)', () => {
+    const ps = 'postfix/postscreen';
+    const c1 = { ip: '203.0.113.5', port: 1111 };
+    const c2 = { ip: '203.0.113.5', port: 2222 };
+    const refuse = (client: typeof c1, to: string): MailEvent => ({
+      kind: 'reject',
+      action: 'reject',
+      stage: 'RCPT',
+      code: 550,
+      dsn: '5.7.1',
+      reason: 'Service unavailable',
+      client,
+      from: 's@spam.example',
+      to,
+    });
+    const { messages } = run([
+      [frame(0, 'mx1', ps, 5), { kind: 'connect', client: c1 }],
+      [frame(0, 'mx1', ps, 5), { kind: 'connect', client: c2 }],
+      [frame(1, 'mx1', ps, 5), refuse(c1, 'a@example.edu')],
+      [frame(1, 'mx1', ps, 5), refuse(c2, 'x@example.edu')],
+      [frame(2, 'mx1', ps, 5), refuse(c1, 'b@example.edu')],
+      [frame(3, 'mx1', ps, 5), { kind: 'disconnect', client: c1 }],
+      [frame(3, 'mx1', ps, 5), { kind: 'disconnect', client: c2 }],
+    ]);
+    expect(messages.map((m) => m.deliveries.map((d) => d.recipient))).toEqual([
+      ['a@example.edu', 'b@example.edu'],
+      ['x@example.edu'],
+    ]);
+  });
+
   it('should keep a session that sent nothing as loose lines, not drop it', () => {
     const { messages, loose } = run([
       [frame(0, 'mx1', smtpd, 41), { kind: 'connect', client }],

@@ -144,7 +144,7 @@ export class Correlator {
         this.onConnect(frame, event.client);
         return;
       case 'disconnect':
-        this.onDisconnect(frame);
+        this.onDisconnect(frame, event.client);
         return;
       case 'reject':
         this.onReject(frame, event);
@@ -392,7 +392,7 @@ export class Correlator {
   // --- SMTP sessions ---------------------------------------------------------------------------
 
   private onConnect(frame: Frame, client: ClientRef): void {
-    const key = sessionKey(frame);
+    const key = sessionKey(frame, client);
     if (this.sessions.has(key)) this.closeSession(key);
     const session = new SmtpSession(frame.host, client, frame.at);
     session.lines.push(evidence(frame, 'connect'));
@@ -403,8 +403,8 @@ export class Correlator {
     }
   }
 
-  private onDisconnect(frame: Frame): void {
-    const key = sessionKey(frame);
+  private onDisconnect(frame: Frame, client: ClientRef): void {
+    const key = sessionKey(frame, client);
     const session = this.sessions.get(key);
     const record = evidence(frame, 'disconnect');
     if (!session) {
@@ -434,7 +434,7 @@ export class Correlator {
     if (event.action === 'redirect' || event.action === 'filter') {
       // Access-table REDIRECT/FILTER do not refuse the mail: the line is evidence, nothing more.
       const entry = event.queueId ? this.entries.get(entryKey(frame.host, event.queueId)) : undefined;
-      const session = entry ? undefined : this.sessions.get(sessionKey(frame));
+      const session = entry ? undefined : this.sessions.get(sessionKey(frame, event.client));
       if (entry) entry.add(record);
       else if (session) session.lines.push(record);
       else this.emitLooseRecord(record, event.action);
@@ -449,7 +449,7 @@ export class Correlator {
       }
       return;
     }
-    const session = this.sessions.get(sessionKey(frame));
+    const session = this.sessions.get(sessionKey(frame, event.client));
     if (session) {
       session.touch(frame.at);
       if (event.helo && session.helo === null) session.helo = event.helo;
@@ -720,7 +720,15 @@ function messageIdKey(host: string, messageId: string): string {
   return `${host}\u0000${messageId}`;
 }
 
-function sessionKey(frame: Frame): string {
+/**
+ * An smtpd process serves one client at a time: its session is keyed by pid. postscreen is one process
+ * for every client: its sessions are keyed by the client's address and port (`CONNECT from [ip]:port`
+ * ... `DISCONNECT [ip]:port`).
+ */
+function sessionKey(frame: Frame, client?: ClientRef): string {
+  if (client?.ip && frame.program.endsWith('postscreen')) {
+    return `${frame.host}\u0000${frame.program}\u0000${client.ip}\u0000${client.port ?? ''}`;
+  }
   return `${frame.host}\u0000${frame.program}\u0000${frame.pid ?? ''}`;
 }
 

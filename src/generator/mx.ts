@@ -294,7 +294,11 @@ export class Mx {
         cleanup.tag,
         `${qid}: milter-reject: END-OF-MESSAGE from ${who}: 5.7.1 Blocked by SpamAssassin; ${tail(first.address)}`,
       );
-      for (const r of rcpts) tracked.settle(r.truth, 'rejected');
+      // Postfix's milter-reject line names one recipient, as the client gave it; the others (and the
+      // alias expansion) appear in no log, so the ground truth holds what the logs can establish.
+      const logged = tracked.add(first.address, null);
+      for (const r of rcpts) tracked.drop(r.truth);
+      tracked.settle(logged, 'rejected');
       const quit = scanned + us(rng.real(0.05, 0.6));
       const stats = commandStats([
         ['ehlo', ehlo, ehlo],

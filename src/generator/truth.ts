@@ -63,6 +63,15 @@ export class Tracked {
     this.maybeWrite();
   }
 
+  /** Removes a recipient not settled yet: the logs will never name it. */
+  drop(r: TruthRecipient): void {
+    const i = this.entry.recipients.indexOf(r);
+    if (i < 0 || r.status !== 'deferred') return;
+    this.entry.recipients.splice(i, 1);
+    this.unsettled--;
+    this.maybeWrite();
+  }
+
   /** No more recipients will be added (some may still be in flight). */
   seal(): void {
     this.sealed = true;
