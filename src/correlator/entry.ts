@@ -174,11 +174,14 @@ export class QueueEntry {
 
   toRecord(kind: MessageRecord['kind'] = 'message'): MessageRecord {
     this.applyBlock();
+    // Lines join an entry as they are read, and a session's connect line may join after later ones.
+    this.events.sort((a, b) => a.at - b.at);
+    const firstLine = this.events[0]?.at ?? this.firstSeen;
     return {
       kind,
       messageId: this.messageId,
       sender: this.sender,
-      firstSeen: this.firstSeen,
+      firstSeen: Math.min(this.firstSeen, firstLine),
       lastSeen: this.lastSeen,
       subject: this.subject,
       size: this.size,
@@ -203,8 +206,7 @@ export class QueueEntry {
               },
             ],
       deliveries: [...this.deliveries.values()],
-      // Lines join an entry as they are read, and a session's connect line may join after later ones.
-      events: this.events.sort((a, b) => a.at - b.at),
+      events: this.events,
       links: [...this.links],
       bounceOf: this.bounceOf,
       handoffs: this.handoffs,
