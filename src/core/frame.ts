@@ -10,6 +10,12 @@ export interface Origin {
   source: string;
   /** File path as given (for a gzip file, the .gz path). */
   file: string;
+  /**
+   * Identity of the byte stream, whatever its path: a fingerprint of its first line, so that a file
+   * read again after rotation (`mail.log` → `mail.log.1` → `mail.log.2.gz`) is known as the same
+   * stream, and a new file at an old path is not. Lines are stored once per (stream, offset).
+   */
+  stream?: string;
   /** Byte offset of the line's first byte in the (decompressed) stream. */
   offset: number;
   /** 1-based line number in the (decompressed) stream. */

@@ -3,7 +3,8 @@ import type { EventRecord } from '../core/model.js';
 
 /** Identifies the stream a line came from, so that the same line read twice is stored once. */
 export function streamKey(frame: Pick<Frame, 'origin'>): string {
-  const { source, file } = frame.origin;
+  const { source, file, stream } = frame.origin;
+  if (stream !== undefined) return stream;
   return source === file ? file : `${source}|${file}`;
 }
 

@@ -224,7 +224,13 @@ export class Framer {
 
   /** Frames an already-decoded line (syslog receivers). `offset`/`line` go into the origin. */
   frameText(text: string, offset = 0, line = 0): FramedLine {
-    const origin: Origin = { source: this.opts.source, file: this.opts.file, offset, line };
+    const origin: Origin = {
+      source: this.opts.source,
+      file: this.opts.file,
+      stream: this.opts.stream,
+      offset,
+      line,
+    };
     if (text.length === 0) return this.invalid('empty line', text, origin);
     switch (this.format) {
       case 'auto':

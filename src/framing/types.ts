@@ -40,6 +40,8 @@ export interface FramingOptions {
   source: string;
   /** File path recorded in each line's origin. */
   file: string;
+  /** Identity of the stream (see Origin.stream), recorded in each line's origin when given. */
+  stream?: string;
   format: LogFormat;
   /**
    * `auto`: each line is UTF-8 when it is valid UTF-8, else Windows-1252 (a superset of Latin-1 for

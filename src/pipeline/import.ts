@@ -6,7 +6,7 @@ import { Correlator, type CorrelatorStats } from '../correlator/index.js';
 import { Framer } from '../framing/index.js';
 import type { FramingOptions, LogFormat } from '../framing/types.js';
 import { ParserRegistry } from '../parsers/registry.js';
-import { type ReadLinesError, readLineBatches, sniffFile } from '../sources/lines.js';
+import { type ReadLinesError, readLineBatches, sniffFile, streamFingerprint } from '../sources/lines.js';
 import type { Store } from '../store/index.js';
 import { MergedStreams, type TimedStream } from './merge-streams.js';
 
@@ -235,9 +235,11 @@ async function openStreams(
         report.problem = 'not a log file: binary content';
         continue;
       }
+      const stream = streamFingerprint(sniff);
       const framing: FramingOptions = {
         source: path,
         file: path,
+        ...(stream ? { stream } : {}),
         format: settings.format,
         encoding: settings.encoding,
         referenceTime: info.mtimeMs,

@@ -2,6 +2,7 @@
  * Reading log files as raw lines: plain or gzip (detected by magic bytes, not by name), streamed in
  * 1 MiB chunks, split on `\n`, each line bounded. No decoding here: lines stay bytes until framing.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline, type Readable } from 'node:stream';
@@ -342,6 +343,15 @@ function firstNonEmptyLine(sample: Buffer): Buffer | undefined {
 }
 
 /** A quick look at a file's start: compressed or not, text or not, and its first line. */
+/**
+ * Identity of a log stream: a hash of its first line (decompressed). A rotated file keeps it under its
+ * new name (and once gzipped); a new file at the same path gets a new one. Null for an empty file.
+ */
+export function streamFingerprint(sniff: FileSniff): string | null {
+  if (!sniff.firstLine || sniff.firstLine.length === 0) return null;
+  return `fp:${createHash('sha256').update(sniff.firstLine).digest('hex').slice(0, 24)}`;
+}
+
 export async function sniffFile(path: string): Promise<FileSniff> {
   const { head, mtimeMs, size } = await readHead(path, SNIFF_BYTES);
   const compressed = isGzip(head);
