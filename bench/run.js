@@ -11,8 +11,8 @@ import { parseArgs } from 'node:util';
 const root = new URL('..', import.meta.url).pathname;
 const { values: args } = parseArgs({
   options: {
-    messages: { type: 'string', default: '80000' },
-    days: { type: 'string', default: '2' },
+    messages: { type: 'string', default: '35000' },
+    days: { type: 'string', default: '1' },
     queries: { type: 'string', default: '200' },
     'skip-pg': { type: 'boolean', default: false },
     pg: { type: 'string', default: process.env.MAILTRACE_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432' },

@@ -68,10 +68,10 @@ async function runTrace(query: string, options: TraceCliOptions): Promise<number
     ? [{ kind: options.by, value: query.trim() }]
     : interpretQuery(query);
   return withStore(dbUrl(options.db), async (store) => {
-    const { messages, reading } = await firstAnswer(store, readings, from, options);
+    const { messages, reading, more } = await firstAnswer(store, readings, from, options);
     if (options.json) {
       process.stdout.write(
-        `${JSON.stringify({ query, searchedAs: reading.kind, messages: messages.map((m) => toContract(m)) }, null, 2)}\n`,
+        `${JSON.stringify({ query, searchedAs: reading.kind, truncated: more, messages: messages.map((m) => toContract(m)) }, null, 2)}\n`,
       );
     } else if (messages.length === 0) {
       process.stderr.write(
@@ -80,7 +80,7 @@ async function runTrace(query: string, options: TraceCliOptions): Promise<number
     } else {
       const style = styleFor();
       process.stdout.write(
-        `${style.dim(`Searching ${reading.kind} "${safe(reading.value)}": ${messages.length} message${messages.length === 1 ? '' : 's'}`)}\n\n`,
+        `${style.dim(`Searching ${reading.kind} "${safe(reading.value)}": ${more ? `the ${messages.length} newest messages (more match: narrow the time window or raise --limit)` : `${messages.length} message${messages.length === 1 ? '' : 's'}`}`)}\n\n`,
       );
       process.stdout.write(
         `${messages.map((m) => renderMessage(m, style, { lines: options.lines })).join('\n\n')}\n`,
@@ -95,16 +95,18 @@ async function firstAnswer(
   readings: Interpretation[],
   from: number | undefined,
   options: TraceCliOptions,
-): Promise<{ messages: MessageRecord[]; reading: Interpretation }> {
+): Promise<{ messages: MessageRecord[]; reading: Interpretation; more: boolean }> {
   for (const reading of readings) {
     const messages = await store.trace({
       by: reading.kind,
       value: reading.value,
       ...(from !== undefined ? { from } : {}),
       ...(options.to !== undefined ? { to: options.to } : {}),
-      limit: options.limit,
+      // One more than shown, to tell the user there is more.
+      limit: options.limit + 1,
     });
-    if (messages.length) return { messages, reading };
+    if (messages.length)
+      return { messages: messages.slice(0, options.limit), reading, more: messages.length > options.limit };
   }
-  return { messages: [], reading: readings[0]! };
+  return { messages: [], reading: readings[0]!, more: false };
 }
