@@ -146,3 +146,28 @@ export interface LooseLine {
   /** Why it is loose: the framing error for `invalid`, the parser name for `unknown`. */
   reason?: string;
 }
+
+/** Line counts of one import (or one collection interval) for one host and program. */
+export interface LineStats {
+  host: string;
+  program: string;
+  /** The parser that handled the program, null when none did. */
+  parser: string | null;
+  seen: number;
+  parsed: number;
+  unknown: number;
+  invalid: number;
+}
+
+/** What a trace can look for. */
+export type QueryKind = 'message-id' | 'address' | 'sender' | 'recipient' | 'queue-id' | 'ip' | 'subject';
+
+export const QUERY_KINDS: readonly QueryKind[] = [
+  'message-id',
+  'address',
+  'sender',
+  'recipient',
+  'queue-id',
+  'ip',
+  'subject',
+];

@@ -3,19 +3,11 @@
  * recipient after all hops. An entry is written once every recipient has settled.
  */
 
+import type { DeliveryStatus } from '../core/model.js';
 import type { FileSink } from './output.js';
 import { isoMillis } from './time.js';
 
-export type FinalStatus =
-  | 'delivered'
-  | 'deferred'
-  | 'bounced'
-  | 'rejected'
-  | 'expired'
-  | 'discarded'
-  | 'quarantined'
-  | 'held'
-  | 'deleted';
+export type FinalStatus = DeliveryStatus;
 
 export interface TruthRecipient {
   recipient: string;

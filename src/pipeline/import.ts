@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { FramedLine } from '../core/frame.js';
 import { isInvalid } from '../core/frame.js';
-import type { LooseLine, MessageRecord } from '../core/model.js';
+import type { LineStats, LooseLine, MessageRecord } from '../core/model.js';
 import { Correlator, type CorrelatorStats } from '../correlator/index.js';
 import { Framer } from '../framing/index.js';
 import type { FramingOptions, LogFormat } from '../framing/types.js';
@@ -25,15 +25,8 @@ export interface ImportProgress {
   lines: number;
 }
 
-export interface LineCount {
-  host: string;
-  program: string;
-  parser: string | null;
-  seen: number;
-  parsed: number;
-  unknown: number;
-  invalid: number;
-}
+/** Line counts per host and program (core's LineStats). */
+export type LineCount = LineStats;
 
 export interface FileReport {
   path: string;

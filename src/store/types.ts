@@ -1,28 +1,17 @@
-import type { MessageRecord } from '../core/model.js';
+import {
+  type LineStats,
+  type LooseLine,
+  type MessageRecord,
+  QUERY_KINDS,
+  type QueryKind,
+} from '../core/model.js';
+
+export type { LineStats, LooseLine };
 
 /** What one import step hands to the store: correlated message pieces and the lines that belong to none. */
 export interface SaveBatch {
   messages: MessageRecord[];
   looseLines: LooseLine[];
-}
-
-/**
- * A line kept but not part of any message: `unknown` (no parser recognised it), `invalid` (its header
- * could not be read), or a known event with no message (logins, connects without mail), whose kind is
- * the event kind.
- */
-export interface LooseLine {
-  at: number;
-  host: string;
-  program: string;
-  kind: string;
-  /** The raw line. */
-  text: string;
-  /** Provenance, as in EventRecord: `source\u0000file`. */
-  source: string;
-  offset: number;
-  /** Why the line is invalid, when it is. */
-  reason?: string;
 }
 
 export interface SaveResult {
@@ -40,17 +29,10 @@ export interface SaveResult {
   looseLines: number;
 }
 
-export type TraceBy = 'message-id' | 'address' | 'sender' | 'recipient' | 'queue-id' | 'ip' | 'subject';
+export type TraceBy = QueryKind;
 
-export const TRACE_KINDS: readonly TraceBy[] = [
-  'message-id',
-  'address',
-  'sender',
-  'recipient',
-  'queue-id',
-  'ip',
-  'subject',
-];
+/** The trace query kinds (core's QUERY_KINDS). */
+export const TRACE_KINDS = QUERY_KINDS;
 
 export interface TraceQuery {
   by: TraceBy;
@@ -80,18 +62,6 @@ export interface PurgeResult {
   handoffs: number;
   events: number;
   looseLines: number;
-}
-
-/** Line counts of one import run for one host and program. */
-export interface LineStats {
-  host: string;
-  program: string;
-  /** The parser that handled the program, null when none did. */
-  parser: string | null;
-  seen: number;
-  parsed: number;
-  unknown: number;
-  invalid: number;
 }
 
 export interface ImportRun {

@@ -1,17 +1,7 @@
 import { isIP } from 'node:net';
+import type { QueryKind } from '../core/model.js';
 
-/** What a trace query can look for; the store answers each. */
-export type QueryKind = 'message-id' | 'address' | 'sender' | 'recipient' | 'queue-id' | 'ip' | 'subject';
-
-export const QUERY_KINDS: readonly QueryKind[] = [
-  'message-id',
-  'address',
-  'sender',
-  'recipient',
-  'queue-id',
-  'ip',
-  'subject',
-];
+export { QUERY_KINDS, type QueryKind } from '../core/model.js';
 
 export interface Interpretation {
   kind: QueryKind;
