@@ -30,12 +30,19 @@ export type AttemptStatus =
 export interface ConnectEvent {
   kind: 'connect';
   client: ClientRef;
+  /**
+   * The session the line belongs to, when the line names it rather than the syslog pid (tcpserver's
+   * child pid in a qmail-smtpd multilog). Lines with the same session value are one SMTP session.
+   */
+  session?: string;
   /** Postfix's `smtpd`, `postscreen`... useful to show which layer answered. */
 }
 
 export interface DisconnectEvent {
   kind: 'disconnect';
   client: ClientRef;
+  /** See ConnectEvent.session. */
+  session?: string;
   /** Postfix 3.x: the command statistics after `disconnect from ...`, verbatim. */
   stats?: string;
 }
@@ -66,6 +73,10 @@ export interface RejectEvent {
   to?: string;
   helo?: string;
   proto?: string;
+  /** See ConnectEvent.session. */
+  session?: string;
+  /** Further recipients refused by the same line (simscan and qmail-scanner name them all). */
+  alsoTo?: string[];
 }
 
 /** A message entered the queue from a network client (Postfix smtpd `QID: client=...`). */
@@ -163,15 +174,25 @@ export interface DeliveryEvent {
   mailbox?: string;
   /** Postfix `conn_use=N`. */
   connUse?: number;
+  /** Further recipients of the same attempt (Sendmail logs `to=a,b,c` on one line). */
+  alsoTo?: string[];
 }
 
 /** Postfix bounce/defer daemon created a DSN (`QID: sender non-delivery notification: NEWQID`). */
 export interface NotificationEvent {
   kind: 'notification';
   queueId: string;
-  notificationQueueId: string;
+  /** Queue id of the DSN when the line names it (Postfix); qmail names the injecting process instead. */
+  notificationQueueId?: string;
+  /** qmail `bounce msg N qp M`: the qmail-queue process of the bounce, whose `info msg K ... qp M` names it. */
+  notificationQp?: number;
   /** `non-delivery`, `delay`, `delivery` (success DSN), `postmaster non-delivery`... */
   notification: string;
+  /**
+   * The notification also ends the recipients still deferred (qmail bounces them when the queue
+   * lifetime runs out, with no failure line of their own).
+   */
+  settlesDeferred?: boolean;
 }
 
 /** Administrative queue operations (postsuper, cleanup `hold:`). */
@@ -179,6 +200,51 @@ export interface QueueAdminEvent {
   kind: 'queue-admin';
   queueId: string;
   action: 'deleted' | 'held' | 'released' | 'requeued';
+}
+
+/**
+ * A queue entry's facts, as one line states several of them: qmail `new msg N` / `info msg N: bytes B
+ * from <s> qp P uid U`, Exim's `<=` arrival line, Sendmail's `from=` line.
+ */
+export interface QueueInfoEvent {
+  kind: 'queue-info';
+  queueId: string;
+  /** The line begins the entry (qmail `new msg`, Exim `<=`, Sendmail `from=`). */
+  starts: boolean;
+  from?: string;
+  size?: number;
+  nrcpt?: number;
+  messageId?: string;
+  client?: ClientRef;
+  helo?: string;
+  saslUsername?: string;
+  proto?: string;
+  /** qmail: the qmail-queue process that queued the message (see FilterVerdictEvent.qp). */
+  qp?: number;
+  uid?: number;
+  /** Subject, when the MTA logs it (Exim `T=`), decoded. */
+  subject?: string;
+}
+
+/** qmail-send `starting delivery D: msg N to local|remote R`: the delivery number names an attempt. */
+export interface DeliveryStartEvent {
+  kind: 'delivery-start';
+  deliveryId: string;
+  queueId: string;
+  to: string;
+  channel: 'local' | 'remote';
+}
+
+/** qmail-send `delivery D: success|failure|deferral: text`: the outcome of the attempt D started. */
+export interface DeliveryResultEvent {
+  kind: 'delivery-result';
+  deliveryId: string;
+  status: AttemptStatus;
+  /** The reply, with qmail's `_` line separators turned back into spaces, bounded. */
+  reply?: string;
+  relay?: string;
+  dsn?: string;
+  queuedAs?: string;
 }
 
 /** Final delivery into a mailbox store (Dovecot LDA/LMTP, with sieve actions). */
@@ -221,6 +287,13 @@ export interface FilterVerdictEvent {
   clientIp?: string;
   /** The filter's own id for this message (amavis `(pid-NN)`, `mail_id`). */
   filterId?: string;
+  /**
+   * qmail: the filter ran as qmail-queue (qmail-scanner, simscan), so its pid is the `qp` that
+   * qmail-send logs in `info msg N: ... qp P`; that is how the verdict reaches the queue entry.
+   */
+  qp?: number;
+  /** The message's subject when the filter logs it (decoded). */
+  subject?: string;
 }
 
 /** A spam scan result (SpamAssassin spamd, rspamd). */
@@ -291,6 +364,9 @@ export type MailEvent =
   | MessageIdEvent
   | HeaderCheckEvent
   | QueueActiveEvent
+  | QueueInfoEvent
+  | DeliveryStartEvent
+  | DeliveryResultEvent
   | QueueRemovedEvent
   | QueueExpiredEvent
   | DeliveryEvent

@@ -741,3 +741,80 @@ describe('hand-offs joined out of order', () => {
     }
   });
 });
+
+describe('qmail: msg numbers, delivery numbers and qp', () => {
+  const qs = 'qmail-send';
+  it('should link a qmail-scanner verdict by qp, settle recipients by delivery number, and bounce the ones still deferred', () => {
+    const { messages } = run([
+      [
+        frame(0, 'mx2', 'qmail-scanner', 4242),
+        {
+          kind: 'filter-verdict',
+          filter: 'qmail-scanner',
+          action: 'Clear',
+          category: 'CLEAN',
+          passed: true,
+          to: ['b@example.edu', 'c@example.edu'],
+          queuedAs: [],
+          messageId: 'q@x',
+          from: 'a@x.org',
+          subject: 'Hola',
+          qp: 4242,
+        },
+      ],
+      [frame(1, 'mx2', qs, null), { kind: 'queue-info', queueId: '7340', starts: true }],
+      [
+        frame(1, 'mx2', qs, null),
+        { kind: 'queue-info', queueId: '7340', starts: false, from: 'a@x.org', size: 999, qp: 4242, uid: 89 },
+      ],
+      [
+        frame(2, 'mx2', qs, null),
+        { kind: 'delivery-start', deliveryId: '11', queueId: '7340', to: 'b@example.edu', channel: 'local' },
+      ],
+      [
+        frame(2, 'mx2', qs, null),
+        { kind: 'delivery-start', deliveryId: '12', queueId: '7340', to: 'c@example.edu', channel: 'remote' },
+      ],
+      [
+        frame(3, 'mx2', qs, null),
+        { kind: 'delivery-result', deliveryId: '11', status: 'sent', reply: 'did 0+0+1/' },
+      ],
+      [
+        frame(3, 'mx2', qs, null),
+        { kind: 'delivery-result', deliveryId: '12', status: 'deferred', reply: 'Connection refused' },
+      ],
+      [
+        frame(9, 'mx2', qs, null),
+        {
+          kind: 'notification',
+          queueId: '7340',
+          notification: 'non-delivery',
+          notificationQp: 5555,
+          settlesDeferred: true,
+        },
+      ],
+      [frame(9, 'mx2', qs, null), { kind: 'queue-info', queueId: '7341', starts: true }],
+      [
+        frame(9, 'mx2', qs, null),
+        { kind: 'queue-info', queueId: '7341', starts: false, from: '', size: 1500, qp: 5555, uid: 89 },
+      ],
+      [frame(9, 'mx2', qs, null), { kind: 'queue-removed', queueId: '7340' }],
+    ]);
+    const original = messages.find((m) => m.queueIds[0]?.queueId === '7340')!;
+    expect(original).toMatchObject({
+      messageId: 'q@x',
+      sender: 'a@x.org',
+      subject: 'Hola',
+      size: 999,
+      complete: true,
+      partial: false,
+    });
+    expect(original.links).toEqual(expect.arrayContaining(['qmail-scanner qp', 'delivery number']));
+    expect(original.deliveries.map((d) => [d.recipient, d.status])).toEqual([
+      ['b@example.edu', 'delivered'],
+      ['c@example.edu', 'bounced'],
+    ]);
+    const bounce = messages.find((m) => m.queueIds[0]?.queueId === '7341')!;
+    expect(bounce).toMatchObject({ sender: '', bounceOf: { host: 'mx2', queueId: '7340' }, partial: false });
+  });
+});

@@ -1,9 +1,12 @@
 import type {
   ClientRef,
   DeliveryEvent,
+  DeliveryResultEvent,
   FilterVerdictEvent,
   MailboxDeliveryEvent,
   MailEvent,
+  NotificationEvent,
+  QueueInfoEvent,
   RejectEvent,
   SpamResultEvent,
   VirusFoundEvent,
@@ -51,6 +54,13 @@ const SWEEP_EVERY = 20_000;
 /** How long a scanner's result waits for the message it belongs to (spamd by pid, clamd by amavis pid). */
 const SCAN_LINK_MS = 10 * 60_000;
 
+/** Lines that name a qmail-queue process (qp) before qmail-send logs the entry it created. */
+interface PendingQp {
+  at: number;
+  verdicts: { frame: Frame; event: FilterVerdictEvent }[];
+  bounceOf?: { host: string; queueId: string; notification: string; record: EventRecord };
+}
+
 interface PendingScan {
   at: number;
   records: EventRecord[];
@@ -77,6 +87,10 @@ export class Correlator {
   private readonly sessions = new Map<string, SmtpSession>();
   private readonly spamdByPid = new Map<string, PendingScan>();
   private readonly amavisScans = new Map<string, PendingScan>();
+  /** qmail: delivery number → the message and recipient it delivers (`starting delivery D: msg N to R`). */
+  private readonly deliveryStarts = new Map<string, { queueId: string; to: string; at: number }>();
+  /** qmail: what waits for the queue entry that the qmail-queue process `qp` will create. */
+  private readonly byQp = new Map<string, PendingQp>();
   private readonly maxOpenEntries: number;
   private readonly maxOpenSessions: number;
   private readonly entryIdleMs: number;
@@ -133,18 +147,21 @@ export class Correlator {
   flush(): void {
     for (const key of [...this.sessions.keys()]) this.closeSession(key);
     for (const entry of [...this.entries.values()]) this.emitEntry(entry);
+    for (const pending of this.byQp.values()) this.releasePendingQp(pending);
+    this.byQp.clear();
     this.spamdByPid.clear();
     this.amavisScans.clear();
+    this.deliveryStarts.clear();
     this.updateOpenCounts();
   }
 
   private dispatch(frame: Frame, event: MailEvent): void {
     switch (event.kind) {
       case 'connect':
-        this.onConnect(frame, event.client);
+        this.onConnect(frame, event.client, event.session);
         return;
       case 'disconnect':
-        this.onDisconnect(frame, event.client);
+        this.onDisconnect(frame, event.client, event.session);
         return;
       case 'reject':
         this.onReject(frame, event);
@@ -200,17 +217,25 @@ export class Correlator {
         this.emitEntry(entry);
         return;
       }
-      case 'notification': {
-        const original = this.entryFor(frame, event.queueId, event.kind);
-        const dsn = this.openEntry(frame.host, event.notificationQueueId, frame.at);
-        dsn.started = true;
-        dsn.sender = '';
-        dsn.bounceOf = { host: frame.host, queueId: event.queueId };
-        dsn.links.add(`${event.notification} notification`);
-        dsn.add(evidence(frame, event.kind));
-        original.links.add(`${event.notification} notification ${event.notificationQueueId}`);
+      case 'notification':
+        this.onNotification(frame, event);
+        return;
+      case 'queue-info':
+        this.onQueueInfo(frame, event);
+        return;
+      case 'delivery-start': {
+        const entry = this.entryFor(frame, event.queueId, event.kind);
+        this.deliveryStarts.set(`${frame.host}\u0000${event.deliveryId}`, {
+          queueId: event.queueId,
+          to: event.to,
+          at: frame.at,
+        });
+        entry.links.add('delivery number');
         return;
       }
+      case 'delivery-result':
+        this.onDeliveryResult(frame, event);
+        return;
       case 'queue-admin':
         this.onQueueAdmin(frame, event.queueId, event.action);
         return;
@@ -283,10 +308,9 @@ export class Correlator {
 
   private onDelivery(frame: Frame, event: DeliveryEvent): void {
     const entry = this.entryFor(frame, event.queueId, event.kind);
-    const status = deliveryStatus(event.status);
-    entry.attempt(event.to, {
+    const attempt = {
       origRecipient: event.origTo ?? null,
-      status,
+      status: deliveryStatus(event.status),
       at: frame.at,
       host: frame.host,
       relay: event.relay ?? null,
@@ -294,7 +318,9 @@ export class Correlator {
       dsn: event.dsn ?? null,
       reason: event.reply ?? null,
       handoff: event.status === 'sent' ? (event.queuedAs ?? null) : null,
-    });
+    };
+    entry.attempt(event.to, attempt);
+    if (event.alsoTo) for (const to of event.alsoTo) entry.attempt(to, attempt);
     if (event.queuedAs && event.status === 'sent') {
       entry.addHandoff(event.queuedAs, frame.at, event.relay ?? null);
       entry.links.add('queued_as');
@@ -391,8 +417,8 @@ export class Correlator {
 
   // --- SMTP sessions ---------------------------------------------------------------------------
 
-  private onConnect(frame: Frame, client: ClientRef): void {
-    const key = sessionKey(frame, client);
+  private onConnect(frame: Frame, client: ClientRef, sessionId?: string): void {
+    const key = sessionKey(frame, client, sessionId);
     if (this.sessions.has(key)) this.closeSession(key);
     const session = new SmtpSession(frame.host, client, frame.at);
     session.lines.push(evidence(frame, 'connect'));
@@ -403,8 +429,8 @@ export class Correlator {
     }
   }
 
-  private onDisconnect(frame: Frame, client: ClientRef): void {
-    const key = sessionKey(frame, client);
+  private onDisconnect(frame: Frame, client: ClientRef, sessionId?: string): void {
+    const key = sessionKey(frame, client, sessionId);
     const session = this.sessions.get(key);
     const record = evidence(frame, 'disconnect');
     if (!session) {
@@ -434,7 +460,7 @@ export class Correlator {
     if (event.action === 'redirect' || event.action === 'filter') {
       // Access-table REDIRECT/FILTER do not refuse the mail: the line is evidence, nothing more.
       const entry = event.queueId ? this.entries.get(entryKey(frame.host, event.queueId)) : undefined;
-      const session = entry ? undefined : this.sessions.get(sessionKey(frame, event.client));
+      const session = entry ? undefined : this.sessions.get(sessionKey(frame, event.client, event.session));
       if (entry) entry.add(record);
       else if (session) session.lines.push(record);
       else this.emitLooseRecord(record, event.action);
@@ -449,7 +475,7 @@ export class Correlator {
       }
       return;
     }
-    const session = this.sessions.get(sessionKey(frame, event.client));
+    const session = this.sessions.get(sessionKey(frame, event.client, event.session));
     if (session) {
       session.touch(frame.at);
       if (event.helo && session.helo === null) session.helo = event.helo;
@@ -471,7 +497,7 @@ export class Correlator {
     if (event.action === 'hold') {
       this.holdRecipients(entry, at, event.to, reason);
     } else if (event.stage === 'RCPT' && event.to) {
-      entry.attempt(event.to, {
+      const attempt = {
         status,
         at,
         host: entry.host,
@@ -479,7 +505,8 @@ export class Correlator {
         mailbox: null,
         dsn: event.dsn ?? null,
         reason,
-      });
+      };
+      for (const to of recipientsOf(event)) entry.attempt(to, attempt);
     } else {
       this.finishRecipients(entry, at, event.to, status, reason, event.dsn ?? null);
     }
@@ -522,16 +549,16 @@ export class Correlator {
       for (const p of group) {
         entry.add(p.record);
         if (p.event.helo && entry.helo === null) entry.helo = p.event.helo;
-        const recipient = p.event.to ?? '';
-        entry.attempt(recipient, {
-          status: 'rejected',
+        const attempt = {
+          status: 'rejected' as const,
           at: p.at,
           host,
           relay: null,
           mailbox: null,
           dsn: p.event.dsn ?? null,
           reason: rejectReason(p.event),
-        });
+        };
+        for (const recipient of recipientsOf(p.event)) entry.attempt(recipient, attempt);
       }
       entry.events.sort((a, b) => a.at - b.at);
       this.stats.refused++;
@@ -542,7 +569,15 @@ export class Correlator {
   // --- filters and mailbox delivery --------------------------------------------------------------
 
   private onFilterVerdict(frame: Frame, event: FilterVerdictEvent): void {
-    const entry = this.filterTarget(frame, event.queueId, event.messageId);
+    if (event.qp !== undefined && !event.queueId) {
+      // qmail-scanner/simscan run as qmail-queue: the entry they create is named later by its qp.
+      this.pendingQp(frame.host, event.qp, frame.at).verdicts.push({ frame, event });
+      return;
+    }
+    this.applyVerdict(this.filterTarget(frame, event.queueId, event.messageId), frame, event);
+  }
+
+  private applyVerdict(entry: QueueEntry, frame: Frame, event: FilterVerdictEvent): void {
     const record = evidence(frame, event.kind);
     entry.add(record);
     const scans = frame.pid === null ? undefined : this.takeScan(this.amavisScans, pidKey(frame));
@@ -556,8 +591,10 @@ export class Correlator {
     }
     const virus = event.virus ?? scans?.virus;
     if (virus) entry.virus = virus;
+    if (event.subject && entry.subject === null) entry.subject = event.subject;
     for (const queueId of event.queuedAs) entry.addHandoff(queueId, frame.at, event.filter);
-    entry.links.add(event.queueId ? `${event.filter} Queue-ID` : `${event.filter} Message-ID`);
+    const link = event.queueId ? 'Queue-ID' : event.qp !== undefined ? 'qp' : 'Message-ID';
+    entry.links.add(`${event.filter} ${link}`);
     if (!event.passed) entry.blocked = event;
     if (entry.queueId === null) this.emitFragment(entry);
   }
@@ -642,6 +679,110 @@ export class Correlator {
     this.emitFragment(entry);
   }
 
+  /** Postfix names the DSN's queue id; qmail names the process that queues it (`bounce msg N qp M`). */
+  private onNotification(frame: Frame, event: NotificationEvent): void {
+    const original = this.entryFor(frame, event.queueId, event.kind);
+    const record = original.events[original.events.length - 1]!;
+    if (event.settlesDeferred) {
+      original.settleOpen('bounced', frame.at, 'returned to the sender when the queue lifetime ran out');
+    }
+    const bounceOf = { host: frame.host, queueId: event.queueId };
+    if (event.notificationQueueId) {
+      const dsn = this.openEntry(frame.host, event.notificationQueueId, frame.at);
+      this.startNotification(dsn, bounceOf, event.notification, record);
+      original.links.add(`${event.notification} notification ${event.notificationQueueId}`);
+    } else if (event.notificationQp !== undefined) {
+      this.pendingQp(frame.host, event.notificationQp, frame.at).bounceOf = {
+        ...bounceOf,
+        notification: event.notification,
+        record,
+      };
+      original.links.add(`${event.notification} notification qp ${event.notificationQp}`);
+    }
+  }
+
+  private startNotification(
+    dsn: QueueEntry,
+    bounceOf: { host: string; queueId: string },
+    notification: string,
+    record: EventRecord,
+  ): void {
+    dsn.started = true;
+    dsn.sender = '';
+    dsn.bounceOf = bounceOf;
+    dsn.links.add(`${notification} notification`);
+    dsn.add(record);
+  }
+
+  /** qmail `new msg`/`info msg`, Exim `<=`, Sendmail `from=`: several facts of the entry at once. */
+  private onQueueInfo(frame: Frame, event: QueueInfoEvent): void {
+    const entry = event.starts
+      ? this.startEntry(frame, event.queueId)
+      : this.entryFor(frame, event.queueId, event.kind);
+    if (event.from !== undefined) entry.sender = event.from;
+    if (event.size !== undefined) entry.size = event.size;
+    if (event.messageId !== undefined && entry.messageId === null) this.setMessageId(entry, event.messageId);
+    if (event.client) entry.setClient(event.client);
+    if (event.helo && entry.helo === null) entry.helo = event.helo;
+    if (event.saslUsername) entry.saslUser = event.saslUsername;
+    if (event.subject && entry.subject === null) entry.subject = event.subject;
+    if (event.qp === undefined) return;
+    const key = `${frame.host}\u0000${event.qp}`;
+    const pending = this.byQp.get(key);
+    if (!pending) return;
+    this.byQp.delete(key);
+    if (this.now - pending.at > SCAN_LINK_MS) {
+      this.releasePendingQp(pending);
+      return;
+    }
+    if (pending.bounceOf) {
+      const { record, notification, ...bounceOf } = pending.bounceOf;
+      this.startNotification(entry, bounceOf, notification, record);
+    }
+    for (const v of pending.verdicts) this.applyVerdict(entry, v.frame, v.event);
+  }
+
+  private onDeliveryResult(frame: Frame, event: DeliveryResultEvent): void {
+    const key = `${frame.host}\u0000${event.deliveryId}`;
+    const start = this.deliveryStarts.get(key);
+    if (!start) {
+      this.emitLoose(frame, event.kind, 'the start of this delivery was not read');
+      return;
+    }
+    this.deliveryStarts.delete(key);
+    const entry = this.entryFor(frame, start.queueId, event.kind);
+    entry.attempt(start.to, {
+      status: deliveryStatus(event.status),
+      at: frame.at,
+      host: frame.host,
+      relay: event.relay ?? null,
+      mailbox: null,
+      dsn: event.dsn ?? null,
+      reason: event.reply ?? null,
+      handoff: event.status === 'sent' ? (event.queuedAs ?? null) : null,
+    });
+    if (event.queuedAs && event.status === 'sent')
+      entry.addHandoff(event.queuedAs, frame.at, event.relay ?? null);
+  }
+
+  private pendingQp(host: string, qp: number, at: number): PendingQp {
+    const key = `${host}\u0000${qp}`;
+    let pending = this.byQp.get(key);
+    if (!pending) {
+      pending = { at, verdicts: [] };
+      this.byQp.set(key, pending);
+    }
+    return pending;
+  }
+
+  /** Nothing came to claim them: verdicts stand as fragments (joined by message-id), nothing is lost. */
+  private releasePendingQp(pending: PendingQp): void {
+    for (const v of pending.verdicts) {
+      const fragment = this.filterTarget(v.frame, undefined, v.event.messageId);
+      this.applyVerdict(fragment, v.frame, v.event);
+    }
+  }
+
   /** The entry a filter line belongs to: by queue id, else by message-id on the same host, else a fragment. */
   private filterTarget(frame: Frame, queueId: string | undefined, messageId: string | undefined): QueueEntry {
     if (queueId) {
@@ -696,6 +837,13 @@ export class Correlator {
     const sessionCutoff = this.now - this.sessionIdleMs;
     for (const [key, session] of [...this.sessions])
       if (session.lastAt < sessionCutoff) this.closeSession(key);
+    for (const [key, start] of [...this.deliveryStarts])
+      if (start.at < entryCutoff) this.deliveryStarts.delete(key);
+    for (const [key, pending] of [...this.byQp]) {
+      if (this.now - pending.at <= SCAN_LINK_MS) continue;
+      this.byQp.delete(key);
+      this.releasePendingQp(pending);
+    }
     for (const map of [this.spamdByPid, this.amavisScans]) {
       for (const [key, scan] of [...map]) {
         if (this.now - scan.at <= SCAN_LINK_MS) continue;
@@ -725,7 +873,8 @@ function messageIdKey(host: string, messageId: string): string {
  * for every client: its sessions are keyed by the client's address and port (`CONNECT from [ip]:port`
  * ... `DISCONNECT [ip]:port`).
  */
-function sessionKey(frame: Frame, client?: ClientRef): string {
+function sessionKey(frame: Frame, client?: ClientRef, session?: string): string {
+  if (session !== undefined) return `${frame.host}\u0000${frame.program}\u0000s${session}`;
   if (client?.ip && frame.program.endsWith('postscreen')) {
     return `${frame.host}\u0000${frame.program}\u0000${client.ip}\u0000${client.port ?? ''}`;
   }
@@ -758,6 +907,12 @@ function mailboxStatus(outcome: MailboxDeliveryEvent['outcome']): DeliveryStatus
     default:
       return 'delivered';
   }
+}
+
+/** Every recipient a refusal names (`to`, and the others simscan/qmail-scanner list); '' when none. */
+function recipientsOf(event: RejectEvent): string[] {
+  const first = event.to ?? '';
+  return event.alsoTo?.length ? [first, ...event.alsoTo] : [first];
 }
 
 function rejectStatus(event: RejectEvent): DeliveryStatus {
