@@ -247,6 +247,29 @@ export interface DeliveryResultEvent {
   queuedAs?: string;
 }
 
+/**
+ * A mailing-list manager's account of a post (Mailman 2.1 `post`/`smtp`/`smtp-failure`/`vette` logs,
+ * Mailman 3 `smtp.log`/`mailman.log`): which list, which message, how many members it was handed to.
+ */
+export interface ListPostEvent {
+  kind: 'list-post';
+  manager: string;
+  list: string;
+  messageId?: string;
+  from?: string;
+  size?: number;
+  /**
+   * `posted` (accepted for distribution), `sent` (handed to the MTA for `recipients` members),
+   * `held` / `rejected` / `discarded` (moderation, vette), `failed` (the MTA refused `recipient`).
+   */
+  outcome: 'posted' | 'sent' | 'held' | 'rejected' | 'discarded' | 'failed';
+  recipients?: number;
+  /** The member a failure is about (`smtp-failure`). */
+  recipient?: string;
+  reason?: string;
+  subject?: string;
+}
+
 /** Final delivery into a mailbox store (Dovecot LDA/LMTP, with sieve actions). */
 export interface MailboxDeliveryEvent {
   kind: 'mailbox-delivery';
@@ -373,6 +396,7 @@ export type MailEvent =
   | NotificationEvent
   | QueueAdminEvent
   | MailboxDeliveryEvent
+  | ListPostEvent
   | FilterVerdictEvent
   | SpamResultEvent
   | SpamProcessingEvent

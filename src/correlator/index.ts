@@ -3,6 +3,7 @@ import type {
   DeliveryEvent,
   DeliveryResultEvent,
   FilterVerdictEvent,
+  ListPostEvent,
   MailboxDeliveryEvent,
   MailEvent,
   NotificationEvent,
@@ -257,6 +258,9 @@ export class Correlator {
         return;
       case 'mailbox-delivery':
         this.onMailboxDelivery(frame, event);
+        return;
+      case 'list-post':
+        this.onListPost(frame, event);
         return;
       case 'login':
         this.emitLoose(frame, event.kind);
@@ -781,6 +785,34 @@ export class Correlator {
       const fragment = this.filterTarget(v.frame, undefined, v.event.messageId);
       this.applyVerdict(fragment, v.frame, v.event);
     }
+  }
+
+  /**
+   * A list manager's line joins the open entry with the same message-id on its host, else stands as
+   * a fragment joined by message-id. Held, rejected and discarded posts stop there: the list address
+   * gets that status; a member the MTA refused is a bounced delivery.
+   */
+  private onListPost(frame: Frame, event: ListPostEvent): void {
+    const entry = this.filterTarget(frame, undefined, event.messageId);
+    entry.add(evidence(frame, event.kind));
+    entry.links.add(`${event.manager} list ${event.list}`);
+    if (event.subject && entry.subject === null) entry.subject = event.subject;
+    const attempt = {
+      at: frame.at,
+      host: frame.host,
+      relay: event.manager,
+      mailbox: null,
+      dsn: null,
+      reason: event.reason ?? null,
+    };
+    if (event.outcome === 'held' || event.outcome === 'rejected' || event.outcome === 'discarded') {
+      const status: DeliveryStatus =
+        event.outcome === 'held' ? 'held' : event.outcome === 'rejected' ? 'bounced' : 'discarded';
+      entry.attempt(event.list, { ...attempt, status });
+    } else if (event.outcome === 'failed' && event.recipient) {
+      entry.attempt(event.recipient, { ...attempt, status: 'bounced' });
+    }
+    if (entry.queueId === null) this.emitFragment(entry);
   }
 
   /** The entry a filter line belongs to: by queue id, else by message-id on the same host, else a fragment. */
