@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { generate } from '../generator/index.js';
 import { EXIT, positiveInt, setExitCode, UserError } from './common.js';
 
@@ -8,6 +8,7 @@ interface GenerateCliOptions {
   seed: number;
   end?: string;
   out: string;
+  site: 'postfix' | 'qmail';
 }
 
 export function generateCommand(): Command {
@@ -20,6 +21,14 @@ export function generateCommand(): Command {
     .option('--days <n>', 'days the logs span', positiveInt, 1)
     .option('--seed <n>', 'random seed: the same options give the same files', positiveInt, 1)
     .option('--end <iso>', 'time of the last line (default: now, rounded down to the minute)')
+    .addOption(
+      new Option(
+        '--site <kind>',
+        'postfix (mx1, mbox1, smtp1) or qmail (mx2 with qmail-scanner, Mailman, mbox1)',
+      )
+        .choices(['postfix', 'qmail'])
+        .default('postfix'),
+    )
     .action(async (options: GenerateCliOptions) => {
       const end = options.end ? new Date(options.end) : new Date(Math.floor(Date.now() / 60_000) * 60_000);
       if (Number.isNaN(end.getTime())) throw new UserError(`--end: not a time: ${options.end}`, EXIT.usage);
@@ -30,6 +39,7 @@ export function generateCommand(): Command {
         seed: options.seed,
         end,
         outDir: options.out,
+        site: options.site,
       });
       process.stdout.write(
         `wrote ${summary.lines.toLocaleString('en-US')} lines for ${summary.messages.toLocaleString('en-US')} messages:\n${summary.files.map((f) => `  ${f}`).join('\n')}\nground truth: ${summary.groundTruth}\n`,

@@ -1,6 +1,5 @@
 import cliProgress from 'cli-progress';
-import { Command, Option } from 'commander';
-import { LOG_FORMATS, type LogFormat } from '../framing/types.js';
+import { Command } from 'commander';
 import { type ImportSummary, importFiles } from '../pipeline/import.js';
 import {
   DEFAULT_RETENTION_DAYS,
@@ -12,38 +11,24 @@ import {
   styleFor,
   withStore,
 } from './common.js';
+import { addReadOptions, type ReadCliOptions, readRegistry, readSettings } from './read-options.js';
 
-interface ImportCliOptions {
+interface ImportCliOptions extends ReadCliOptions {
   db?: string;
-  host?: string;
-  program?: string;
-  format: LogFormat;
-  encoding: string;
-  tz?: string;
   retention: number;
   json?: boolean;
   progress: boolean;
 }
 
 export function importCommand(): Command {
-  return new Command('import')
+  const command = new Command('import')
     .description('read log files (plain or gzip, in any order), correlate their lines and store the messages')
     .argument('<files...>', 'log files: mail.log, mail.log.1, mail.log.2.gz, a Dovecot or clamd log file...')
     .option(
       '--db <url>',
       'database: a SQLite file path or postgres://… (default: $MAILTRACE_DB or ./data/mailtrace.db)',
-    )
-    .option('--host <name>', 'host name for lines that carry none (multilog, Dovecot/clamd log files)')
-    .option('--program <name>', 'program name for lines that carry none (multilog)')
-    .addOption(
-      new Option('--format <format>', 'line header format').choices(LOG_FORMATS as string[]).default('auto'),
-    )
-    .option(
-      '--encoding <label>',
-      "'auto' (UTF-8, else Windows-1252, per line) or an encoding such as latin1",
-      'auto',
-    )
-    .option('--tz <zone>', 'IANA time zone of timestamps without an offset (default: this machine’s)')
+    );
+  return addReadOptions(command)
     .option(
       '--retention <days>',
       'days of mail kept; older messages are purged before importing (0 keeps all)',
@@ -58,18 +43,14 @@ export function importCommand(): Command {
 }
 
 async function runImport(files: string[], options: ImportCliOptions): Promise<number> {
+  // Declared parsers are checked before the database is touched: a wrong file is wrong usage.
+  const registry = readRegistry(options);
   return withStore(dbUrl(options.db), async (store) => {
     const cutoff = retentionCutoff(options.retention);
     const purged = cutoff === null ? null : await store.purge(cutoff);
     const before = await store.counts();
     const bar = options.progress && process.stderr.isTTY && !options.json ? newBar() : null;
-    const settings = {
-      format: options.format,
-      encoding: options.encoding,
-      ...(options.host ? { host: options.host.toLowerCase() } : {}),
-      ...(options.program ? { program: options.program } : {}),
-      ...(options.tz ? { timeZone: options.tz } : {}),
-    };
+    const settings = readSettings(options);
     let summary: ImportSummary;
     try {
       bar?.start(1, 0, { lines: 0 });
@@ -77,6 +58,7 @@ async function runImport(files: string[], options: ImportCliOptions): Promise<nu
         files,
         store,
         settings,
+        registry,
         onProgress: (p) => {
           bar?.setTotal(Math.max(p.bytesTotal, 1));
           bar?.update(Math.min(p.bytesDone, p.bytesTotal), { lines: p.lines.toLocaleString('en-US') });
@@ -91,6 +73,7 @@ async function runImport(files: string[], options: ImportCliOptions): Promise<nu
       finishedAt: Date.now(),
       files: summary.files.map((f) => f.path),
       stats: summary.counts,
+      unknownShapes: summary.unknownShapes,
     });
     const totals = {
       messages: after.messages - before.messages,
@@ -135,6 +118,7 @@ function summaryJson(summary: ImportSummary, totals: Totals) {
     unknown: summary.unknown,
     invalid: summary.invalid,
     programs: summary.counts,
+    unknownShapes: summary.unknownShapes,
     newMessages: totals.messages,
     newDeliveries: totals.deliveries,
     pieces: summary.pieces,

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { EXIT, takeExitCode, UserError } from './common.js';
+import { coverageCommand } from './coverage.js';
 import { demoCommand } from './demo.js';
 import { exportCommand } from './export.js';
 import { generateCommand } from './generate.js';
@@ -10,7 +11,7 @@ import { traceCommand } from './trace.js';
 const EPILOG = `
 The database is --db PATH (SQLite) or --db postgres://user@host/db, or $MAILTRACE_DB; default ./data/mailtrace.db.
 
-Exit codes: 0 success; 1 failure; 2 wrong usage; 3 import finished but some files could not be read whole;
+Exit codes: 0 success; 1 failure; 2 wrong usage; 3 import or coverage finished but some files could not be read whole;
 4 trace found nothing.`;
 
 export function buildProgram(): Command {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
     .exitOverride();
   for (const command of [
     importCommand(),
+    coverageCommand(),
     traceCommand(),
     exportCommand(),
     generateCommand(),

@@ -254,6 +254,10 @@ export interface DeliveryResultEvent {
 export interface ListPostEvent {
   kind: 'list-post';
   manager: string;
+  /**
+   * The list as the manager names it (Mailman 2.1: `mylist`; 3.x: `mylist@lists.example.org`),
+   * lower-cased; '' when the line does not name it (Mailman 2.1 `smtp-failure`, 3.x `ACCEPT:`).
+   */
   list: string;
   messageId?: string;
   from?: string;
@@ -315,6 +319,11 @@ export interface FilterVerdictEvent {
    * qmail-send logs in `info msg N: ... qp P`; that is how the verdict reaches the queue entry.
    */
   qp?: number;
+  /**
+   * The SMTP session the filter ran in, when the line names it rather than a qmail-queue process:
+   * simscan logs its parent's pid (qmail-smtpd's, tcpserver's child), as ConnectEvent.session.
+   */
+  session?: string;
   /** The message's subject when the filter logs it (decoded). */
   subject?: string;
 }

@@ -112,6 +112,13 @@ export class QueueEntry {
     return record;
   }
 
+  /** Whether an MTA line of this entry named the recipient (as an address, or a bare user name). */
+  deliversTo(user: string): boolean {
+    if (this.deliveries.has(user)) return true;
+    for (const recipient of this.deliveries.keys()) if (localPart(recipient) === user) return true;
+    return false;
+  }
+
   /** Dovecot's line names the mailbox; Postfix's lmtp line settles the status. Either may come first. */
   noteMailbox(user: string, note: MailboxNote): void {
     this.mailboxNotes.set(user, note);

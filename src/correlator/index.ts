@@ -14,7 +14,7 @@ import type {
 } from '../core/events.js';
 import type { Frame, InvalidFrame } from '../core/frame.js';
 import type { DeliveryStatus, EventRecord, LooseLine, MessageRecord } from '../core/model.js';
-import { QueueEntry } from './entry.js';
+import { localPart, type MailboxNote, QueueEntry } from './entry.js';
 import { evidence, streamKey } from './evidence.js';
 import { type PendingReject, SmtpSession } from './session.js';
 
@@ -62,6 +62,13 @@ interface PendingQp {
   bounceOf?: { host: string; queueId: string; notification: string; record: EventRecord };
 }
 
+interface PendingMailbox {
+  user: string;
+  agent: string;
+  record: EventRecord;
+  note: MailboxNote;
+}
+
 interface PendingScan {
   at: number;
   records: EventRecord[];
@@ -84,7 +91,10 @@ interface PendingScan {
  */
 export class Correlator {
   private readonly entries = new Map<string, QueueEntry>();
-  private readonly byMessageId = new Map<string, QueueEntry>();
+  /** Open entries by host and message-id (a message may sit in several queue entries of one host). */
+  private readonly byMessageId = new Map<string, Set<QueueEntry>>();
+  /** Mailbox-server lines waiting for the MTA line that names their recipient (host + message-id). */
+  private readonly mailboxNotes = new Map<string, PendingMailbox[]>();
   private readonly sessions = new Map<string, SmtpSession>();
   private readonly spamdByPid = new Map<string, PendingScan>();
   private readonly amavisScans = new Map<string, PendingScan>();
@@ -146,6 +156,7 @@ export class Correlator {
 
   /** End of input: everything still open is emitted as it stands (unfinished entries stay open in the store). */
   flush(): void {
+    this.releaseMailboxNotes(Number.POSITIVE_INFINITY);
     for (const key of [...this.sessions.keys()]) this.closeSession(key);
     for (const entry of [...this.entries.values()]) this.emitEntry(entry);
     for (const pending of this.byQp.values()) this.releasePendingQp(pending);
@@ -307,7 +318,11 @@ export class Correlator {
 
   private setMessageId(entry: QueueEntry, messageId: string): void {
     entry.messageId = messageId;
-    if (messageId) this.byMessageId.set(messageIdKey(entry.host, messageId), entry);
+    if (!messageId) return;
+    const key = messageIdKey(entry.host, messageId);
+    const set = this.byMessageId.get(key);
+    if (set) set.add(entry);
+    else this.byMessageId.set(key, new Set([entry]));
   }
 
   private onDelivery(frame: Frame, event: DeliveryEvent): void {
@@ -324,6 +339,7 @@ export class Correlator {
       handoff: event.status === 'sent' ? (event.queuedAs ?? null) : null,
     };
     entry.attempt(event.to, attempt);
+    this.takeMailboxNote(entry, event.to);
     if (event.alsoTo) for (const to of event.alsoTo) entry.attempt(to, attempt);
     if (event.queuedAs && event.status === 'sent') {
       entry.addHandoff(event.queuedAs, frame.at, event.relay ?? null);
@@ -344,13 +360,13 @@ export class Correlator {
           frame.at,
           undefined,
           'deleted',
-          'deleted from the queue by postsuper -d',
+          'deleted from the queue by an administrator (postsuper -d, exim -Mrm...)',
         );
         entry.closed = true;
         this.emitEntry(entry);
         return;
       case 'held':
-        this.holdRecipients(entry, frame.at, undefined, 'placed on hold by postsuper -h');
+        this.holdRecipients(entry, frame.at, undefined, 'placed on hold (postsuper -h, or frozen by Exim)');
         return;
       case 'released':
         entry.settleOpen('deferred', frame.at, 'released from hold');
@@ -406,7 +422,8 @@ export class Correlator {
     }
     if (entry.messageId) {
       const key = messageIdKey(entry.host, entry.messageId);
-      if (this.byMessageId.get(key) === entry) this.byMessageId.delete(key);
+      const set = this.byMessageId.get(key);
+      if (set?.delete(entry) && set.size === 0) this.byMessageId.delete(key);
     }
     this.stats.pieces++;
     this.sink.message(entry.toRecord());
@@ -554,7 +571,7 @@ export class Correlator {
         entry.add(p.record);
         if (p.event.helo && entry.helo === null) entry.helo = p.event.helo;
         const attempt = {
-          status: 'rejected' as const,
+          status: rejectStatus(p.event),
           at: p.at,
           host,
           relay: null,
@@ -597,7 +614,13 @@ export class Correlator {
     if (virus) entry.virus = virus;
     if (event.subject && entry.subject === null) entry.subject = event.subject;
     for (const queueId of event.queuedAs) entry.addHandoff(queueId, frame.at, event.filter);
-    const link = event.queueId ? 'Queue-ID' : event.qp !== undefined ? 'qp' : 'Message-ID';
+    const link = event.queueId
+      ? 'Queue-ID'
+      : event.qp !== undefined
+        ? 'qp'
+        : event.messageId
+          ? 'Message-ID'
+          : 'unlinked (the line names no queue id, process or message-id)';
     entry.links.add(`${event.filter} ${link}`);
     if (!event.passed) entry.blocked = event;
     if (entry.queueId === null) this.emitFragment(entry);
@@ -645,32 +668,97 @@ export class Correlator {
   private onMailboxDelivery(frame: Frame, event: MailboxDeliveryEvent): void {
     const status = mailboxStatus(event.outcome);
     const detail = event.detail ?? null;
-    const open = event.messageId
-      ? this.byMessageId.get(messageIdKey(frame.host, event.messageId))
-      : undefined;
-    if (open) {
-      open.add(evidence(frame, event.kind));
-      open.noteMailbox(event.user, {
-        mailbox: event.mailbox ?? null,
-        status,
-        detail,
-        at: frame.at,
-        host: frame.host,
-      });
-      open.links.add(`${event.agent} msgid`);
-      return;
+    const pending: PendingMailbox = {
+      user: event.user,
+      agent: event.agent,
+      record: evidence(frame, event.kind),
+      note: { mailbox: event.mailbox ?? null, status, detail, at: frame.at, host: frame.host },
+    };
+    if (event.messageId) {
+      const key = messageIdKey(frame.host, event.messageId);
+      const open = this.byMessageId.get(key);
+      if (open) {
+        // Several entries of this host may carry the message (one per recipient, as qmail sends it):
+        // the one whose MTA line names the recipient takes the note; usually that line comes next.
+        const named = [...open].find((e) => e.deliversTo(event.user));
+        if (named) this.applyMailbox(named, pending);
+        else this.mailboxNotes.set(key, [...(this.mailboxNotes.get(key) ?? []), pending]);
+        return;
+      }
     }
-    // No MTA line on this host names the message (Dovecot logs elsewhere, or LDA run by another MTA):
-    // the mailbox line stands as a fragment that the store joins by message-id.
-    const entry = new QueueEntry(frame.host, null, frame.at);
+    this.mailboxFragment(frame.host, event, pending);
+  }
+
+  private applyMailbox(entry: QueueEntry, pending: PendingMailbox): void {
+    entry.add(pending.record);
+    entry.noteMailbox(pending.user, pending.note);
+    entry.links.add(`${pending.agent} msgid`);
+  }
+
+  /** After an MTA delivery line: a waiting mailbox line for that recipient joins its entry. */
+  private takeMailboxNote(entry: QueueEntry, recipient: string): void {
+    if (!entry.messageId || this.mailboxNotes.size === 0) return;
+    const key = messageIdKey(entry.host, entry.messageId);
+    const notes = this.mailboxNotes.get(key);
+    const index = notes?.findIndex((n) => n.user === recipient || n.user === localPart(recipient)) ?? -1;
+    if (!notes || index < 0) return;
+    this.applyMailbox(entry, notes[index]!);
+    notes.splice(index, 1);
+    if (notes.length === 0) this.mailboxNotes.delete(key);
+  }
+
+  /** Mailbox lines no delivery line claimed: the newest entry with the message-id takes them, else a fragment. */
+  private releaseMailboxNotes(olderThan: number): void {
+    for (const [key, notes] of [...this.mailboxNotes]) {
+      const keep = notes.filter((n) => n.note.at >= olderThan);
+      for (const n of notes) {
+        if (n.note.at >= olderThan) continue;
+        const [host, messageId] = key.split('\u0000') as [string, string];
+        const open = this.latestByMessageId(host, messageId);
+        if (open) this.applyMailbox(open, n);
+        else
+          this.mailboxFragment(
+            host,
+            {
+              messageId,
+              user: n.user,
+              agent: n.agent,
+              mailbox: n.note.mailbox ?? undefined,
+              detail: n.note.detail ?? undefined,
+            },
+            n,
+          );
+      }
+      if (keep.length) this.mailboxNotes.set(key, keep);
+      else this.mailboxNotes.delete(key);
+    }
+  }
+
+  private latestByMessageId(host: string, messageId: string): QueueEntry | undefined {
+    let latest: QueueEntry | undefined;
+    for (const entry of this.byMessageId.get(messageIdKey(host, messageId)) ?? []) latest = entry;
+    return latest;
+  }
+
+  /**
+   * No MTA line on this host names the message (Dovecot logs elsewhere, or LDA run by another MTA):
+   * the mailbox line stands as a fragment that the store joins by message-id.
+   */
+  private mailboxFragment(
+    host: string,
+    event: Pick<MailboxDeliveryEvent, 'messageId' | 'user' | 'agent' | 'mailbox' | 'detail'>,
+    pending: PendingMailbox,
+  ): void {
+    const { status, detail, at } = pending.note;
+    const entry = new QueueEntry(host, null, at);
     entry.started = true;
     entry.closed = true;
     if (event.messageId) entry.messageId = event.messageId;
-    entry.add(evidence(frame, event.kind));
+    entry.add(pending.record);
     entry.attempt(event.user, {
       status,
-      at: frame.at,
-      host: frame.host,
+      at,
+      host,
       relay: event.agent,
       mailbox: event.mailbox ?? null,
       dsn: null,
@@ -795,7 +883,7 @@ export class Correlator {
   private onListPost(frame: Frame, event: ListPostEvent): void {
     const entry = this.filterTarget(frame, undefined, event.messageId);
     entry.add(evidence(frame, event.kind));
-    entry.links.add(`${event.manager} list ${event.list}`);
+    entry.links.add(event.list ? `${event.manager} list ${event.list}` : event.manager);
     if (event.subject && entry.subject === null) entry.subject = event.subject;
     const attempt = {
       at: frame.at,
@@ -805,7 +893,10 @@ export class Correlator {
       dsn: null,
       reason: event.reason ?? null,
     };
-    if (event.outcome === 'held' || event.outcome === 'rejected' || event.outcome === 'discarded') {
+    if (
+      event.list &&
+      (event.outcome === 'held' || event.outcome === 'rejected' || event.outcome === 'discarded')
+    ) {
       const status: DeliveryStatus =
         event.outcome === 'held' ? 'held' : event.outcome === 'rejected' ? 'bounced' : 'discarded';
       entry.attempt(event.list, { ...attempt, status });
@@ -822,7 +913,7 @@ export class Correlator {
       if (byQueue) return byQueue;
     }
     if (messageId) {
-      const byId = this.byMessageId.get(messageIdKey(frame.host, messageId));
+      const byId = this.latestByMessageId(frame.host, messageId);
       if (byId) return byId;
     }
     const fragment = new QueueEntry(frame.host, null, frame.at);
@@ -871,6 +962,7 @@ export class Correlator {
       if (session.lastAt < sessionCutoff) this.closeSession(key);
     for (const [key, start] of [...this.deliveryStarts])
       if (start.at < entryCutoff) this.deliveryStarts.delete(key);
+    this.releaseMailboxNotes(this.now - SCAN_LINK_MS);
     for (const [key, pending] of [...this.byQp]) {
       if (this.now - pending.at <= SCAN_LINK_MS) continue;
       this.byQp.delete(key);

@@ -456,11 +456,180 @@ describe('clamd log file', () => {
 describe('lines that are not syslog', () => {
   const lines = fixture('not-syslog.log');
 
-  it('gives Exim and Mailman lines an invalid frame with a reason', () => {
-    expect(expectInvalid(frameOne(at(lines, 0))).reason).toBe('unknown header');
-    expect(expectInvalid(frameOne(at(lines, 1))).reason).toBe('no program tag');
+  it('gives Mailman traceback continuations an invalid frame with a reason', () => {
     expect(expectInvalid(frameOne(at(lines, 3))).reason).toBe('no timestamp');
     expect(expectInvalid(frameOne(at(lines, 4))).reason).toBe('no timestamp');
+  });
+});
+
+describe('Exim main log', () => {
+  const lines = fixture('exim-mainlog.log');
+
+  it('reads the stamp as local time, program exim, host from options, the text after the stamp', () => {
+    const f = expectFrame(frameOne(at(lines, 0), { host: 'MX1', timeZone: 'Europe/Paris' }));
+    expect(new Date(f.at).toISOString()).toBe('2014-04-06T04:25:18.000Z');
+    expect(f.host).toBe('mx1');
+    expect(f.program).toBe('exim');
+    expect(f.pid).toBeNull();
+    expect(f.text).toBe('1WWfZz-00015c-A9 <= root@raspberrypi U=root P=local S=898');
+  });
+
+  it('takes the pid of log_selector +pid out of the text', () => {
+    const f = expectFrame(frameOne(at(lines, 1)));
+    expect(new Date(f.at).toISOString()).toBe('2013-06-10T18:33:32.000Z');
+    expect(f.pid).toBe(10099);
+    expect(f.text.startsWith('H=(yakult.com.tw) [202.132.70.178]:3755 I=[1.2.3.4]:25 F=')).toBe(true);
+  });
+
+  it('keeps the milliseconds of log_selector +millisec', () => {
+    const f = expectFrame(frameOne(at(lines, 2)));
+    expect(new Date(f.at).toISOString()).toBe('2017-07-30T18:51:05.712Z');
+    expect(f.text.startsWith('10HmaX-000000005vi-0000 <= CALLER@')).toBe(true);
+  });
+
+  it('reads the zone of log_timezone, which wins over the configured one', () => {
+    // Constructed in Exim's tod_log_zone format (no log_timezone sample in the corpus).
+    const f = expectFrame(
+      frameOne('2026-11-28 10:00:00.250 +0100 [4711] 1abcDE-000123-Xy Completed', {
+        timeZone: 'America/New_York',
+      }),
+    );
+    expect(new Date(f.at).toISOString()).toBe('2026-11-28T09:00:00.250Z');
+    expect(f.pid).toBe(4711);
+    expect(f.text).toBe('1abcDE-000123-Xy Completed');
+    const west = expectFrame(frameOne('2026-11-28 10:00:00 -0330 Start queue run: pid=1'));
+    expect(new Date(west.at).toISOString()).toBe('2026-11-28T13:30:00.000Z');
+    expect(west.text).toBe('Start queue run: pid=1');
+  });
+
+  it("frames Exim's `Warning:` lines as Exim's, and Dovecot 1.x's levels as Dovecot's", () => {
+    const exim = expectFrame(frameOne(at(lines, 3)));
+    expect(exim.program).toBe('exim');
+    expect(exim.text).toBe('Warning: No server certificate defined; will use a selfsigned one.');
+    const dovecot = expectFrame(
+      frameOne('2013-01-07 14:46:28 Warn: auth(default): userdb(x): user not found'),
+    );
+    expect(dovecot.program).toBe('dovecot');
+  });
+
+  it('uses the program option, and gives a stamp without text an invalid frame', () => {
+    expect(expectFrame(frameOne(at(lines, 0), { program: 'exim4' })).program).toBe('exim4');
+    expect(expectInvalid(frameOne('2026-11-28 10:00:00 ')).reason).toBe('unknown header');
+    expect(expectInvalid(frameOne('2026-11-28 10:00:00 [12] ')).reason).toBe('unknown header');
+    expect(expectInvalid(frameOne('2026-13-28 10:00:00 x')).reason).toBe('unknown header');
+  });
+});
+
+describe('Mailman log files', () => {
+  const lines = fixture('mailman-rspamd.log');
+
+  it('reads the Mailman 2.1 stamp with its year, program mailman, host from options', () => {
+    const f = expectFrame(frameOne(at(fixture('not-syslog.log'), 1), { host: 'Lists1' }));
+    expect(new Date(f.at).toISOString()).toBe('2008-12-20T01:20:04.000Z');
+    expect(f.host).toBe('lists1');
+    expect(f.program).toBe('mailman');
+    expect(f.pid).toBe(14275);
+    expect(f.text).toBe('Uncaught runner exception: len() of unsized object');
+    const shunt = expectFrame(frameOne(at(lines, 2)));
+    expect(new Date(shunt.at).toISOString()).toBe('2016-04-30T17:02:36.000Z');
+    expect(shunt.pid).toBe(17947);
+    expect(shunt.text).toBe('SHUNTING: 1462003356.244866+ea73a2d0f0636f691f515c4b199b5e8c21436142');
+    // A continuation line of a multi-line record has no stamp.
+    expect(expectInvalid(frameOne(at(lines, 3))).reason).toBe('no timestamp');
+  });
+
+  it('reads Mailman 3 lines, and takes the program option when set', () => {
+    const accept = expectFrame(frameOne(at(lines, 0), { program: 'mailman3' }));
+    expect(new Date(accept.at).toISOString()).toBe('2025-07-12T10:31:10.000Z');
+    expect(accept.program).toBe('mailman3');
+    expect(accept.pid).toBe(2895919);
+    expect(accept.text).toBe('ACCEPT: <175231627036.2895954.10009667988468073605@mseibert.mailman>');
+    const smtp = expectFrame(frameOne(at(lines, 1)));
+    expect(smtp.program).toBe('mailman');
+    expect(smtp.host).toBe('unknown');
+    expect(smtp.pid).toBe(2895922);
+    expect(
+      smtp.text.startsWith('<175231627036.2895954.10009667988468073605@mseibert.mailman> smtp to '),
+    ).toBe(true);
+  });
+
+  it('reads the wall time in the configured zone, a single-digit day and an empty text', () => {
+    // Mailman 2.1 Logger.py: time.strftime('%b %d %H:%M:%S %Y ') + '(%d) ' % os.getpid() + message.
+    const f = expectFrame(
+      frameOne('Nov 08 10:00:00 2026 (12345) post to mylist from a@example.org, size=1, success', {
+        timeZone: 'Europe/Paris',
+      }),
+    );
+    expect(new Date(f.at).toISOString()).toBe('2026-11-08T09:00:00.000Z');
+    expect(f.text).toBe('post to mylist from a@example.org, size=1, success');
+    const empty = expectFrame(frameOne('Nov  8 10:00:00 2026 (7)'));
+    expect(empty.pid).toBe(7);
+    expect(empty.text).toBe('');
+  });
+
+  it('keeps syslog lines whose host looks like a year, and rejects impossible Mailman dates', () => {
+    const syslog = expectFrame(frameOne('Nov 28 10:00:00 2026 postfix/smtpd[1]: connect from x[192.0.2.1]'));
+    expect(syslog.host).toBe('2026');
+    expect(syslog.program).toBe('postfix/smtpd');
+    expect(expectInvalid(frameOne('Nov 28 10:00:00 2026 (12x) text')).reason).toBe('no program tag');
+    expect(expectInvalid(frameOne('Feb 30 10:00:00 2026 (1) text')).reason).toBe('bad day');
+    // An explicit RFC 3164 format does not look for Mailman's stamp.
+    expect(expectInvalid(frameOne('Nov 28 10:00:00 2026 (1) text', { format: 'rfc3164' })).reason).toBe(
+      'no program tag',
+    );
+  });
+});
+
+describe('rspamd log file', () => {
+  const lines = fixture('mailman-rspamd.log');
+
+  it('reads the file header (logger_file.c "%F %H:%M:%S #%P(%s) ") as the syslog text', () => {
+    const f = expectFrame(frameOne(at(lines, 4), { host: 'filter1' }));
+    expect(new Date(f.at).toISOString()).toBe('2016-03-18T15:15:01.000Z');
+    expect(f.host).toBe('filter1');
+    expect(f.program).toBe('rspamd');
+    expect(f.pid).toBe(29588);
+    expect(f.text).toBe('<b120f6>; task; accept_socket: accepted connection from 127.0.0.1 port 52870');
+    const fraction = expectFrame(frameOne(at(lines, 5), { timeZone: 'Europe/Berlin' }));
+    expect(new Date(fraction.at).toISOString()).toBe('2018-10-13T07:34:20.032Z');
+    expect(fraction.pid).toBe(97398);
+    expect(fraction.text.startsWith('<0260c3>; csession; rspamd_task_write_log: id: <xxxx>, ')).toBe(true);
+  });
+
+  it('reads a severity before the pid, and rspamd 1.0 headers', () => {
+    // Constructed from logger_file.c with log_severity: "%s [%s] #%P(%s) ".
+    const severity = expectFrame(
+      frameOne('2026-11-28 10:00:00 [info] #4242(normal) <a1b2c3>; task; rspamd_task_write_log: id: <x@y>'),
+    );
+    expect(severity.pid).toBe(4242);
+    expect(severity.text).toBe('<a1b2c3>; task; rspamd_task_write_log: id: <x@y>');
+    // rspamd/rspamd.com-docs-log-examples.txt (rspamd 1.0 log file; inline: fixture comments start with #).
+    const legacy = expectFrame(
+      frameOne(
+        '#81123(fuzzy): May 11 19:41:54 rspamd process_write_command: fuzzy hash was successfully added',
+      ),
+    );
+    expect(new Date(legacy.at).toISOString()).toBe('2026-05-11T19:41:54.000Z');
+    expect(legacy.program).toBe('rspamd');
+    expect(legacy.pid).toBe(81123);
+    expect(legacy.text).toBe('process_write_command: fuzzy hash was successfully added');
+  });
+
+  it('does not take broken rspamd headers for rspamd lines', () => {
+    for (const line of [
+      '2026-11-28 10:00:00 #(normal) text',
+      '2026-11-28 10:00:00 #12(normal)text',
+      '2026-11-28 10:00:00 #12 text',
+      '2026-11-28 10:00:00 [info #12(normal) text',
+      `2026-11-28 10:00:00 #12(${'n'.repeat(300)}`,
+    ]) {
+      // Other dated shapes (Exim's main log) may claim them; rspamd's framing does not.
+      const f = frameOne(line);
+      expect(isInvalid(f) ? 'invalid' : f.program).not.toBe('rspamd');
+    }
+    expect(expectInvalid(frameOne('#12(fuzzy) May 11 19:41:54 rspamd x')).reason).toBe('no timestamp');
+    expect(expectInvalid(frameOne('#12(fuzzy): May 11 19:41:54 other x')).reason).toBe('bad rspamd header');
+    expect(expectInvalid(frameOne('# a comment')).reason).toBe('no timestamp');
   });
 });
 

@@ -20,10 +20,22 @@
  *   (`Info:`, `Warning:`, `Warn:`, `Error:`, `Fatal:`, `Panic:`, `Debug:`), or when the first token is
  *   that level (Dovecot 1.x);
  * - clamd `LogFile` with `LogTime yes`: `Sat Nov 28 10:00:00 2026 -> text` (program `clamd`).
+ * - Mailman's own log files (`auto` only): `Nov 28 10:00:00 2026 (12345) text`, the format of Mailman
+ *   2.1's StampedLogger (`%b %d %H:%M:%S %Y (pid) `) and of Mailman 3's `[logging.*]` default
+ *   (`%(asctime)s (%(process)d) %(message)s`, datefmt `%b %d %H:%M:%S %Y`): the year is the line's,
+ *   program the `program` option or `mailman`, host from options;
+ * - rspamd's own log file (`auto` only): `2026-11-28 10:00:00[.fraction] [[severity] ]#pid(process) text`
+ *   (rspamd src/libserver/logger/logger_file.c), and rspamd 1.0's `#pid(process): Nov 28 10:00:00
+ *   rspamd text`: program the `program` option or `rspamd`, host from options, the text as rspamd's
+ *   syslog output has it (`<tag>; module; function: message`).
  *
- * Not recognised (InvalidFrame): Exim's `2026-11-28 10:00:00 ...` main log (reason `unknown header`)
- * and Mailman's `Nov 28 10:00:00 2026 (pid) ...` (reason `no program tag`): they need their own
- * framing. Empty lines give reason `empty line`; callers may skip those silently.
+ * - Exim's main log (`auto` only): `2026-11-28 10:00:00[.123][ +0100][ [pid]] text` (Exim's
+ *   tod_log format; ` +0100` with log_timezone, `[pid]` with log_selector +pid): a `YYYY-MM-DD hh:mm:ss`
+ *   line that is neither Dovecot's nor rspamd's. Program the `program` option or `exim`, host from
+ *   options. A bare level word after the stamp (`Warning: ...`) is Dovecot 1.x's only when the next
+ *   word is a Dovecot tag (`imap-login:`); Exim writes `Warning: ...` lines too.
+ *
+ * Empty lines give reason `empty line`; callers may skip those silently.
  */
 import type { FramedLine, InvalidFrame, Origin } from '../core/frame.js';
 import { decodeMimeWords, type LineDecoder, makeDecoder } from './decode.js';
@@ -55,6 +67,9 @@ const DOT = 46;
 const COMMA = 44;
 const LT = 60;
 const AT_SIGN = 64;
+const HASH = 35;
+const LPAREN = 40;
+const RPAREN = 41;
 const ZERO = 48;
 
 const MAX_HOST = 255;
@@ -62,6 +77,8 @@ const MAX_TAG = 128;
 const MAX_PID_CHARS = 16;
 const MAX_FRACTION = 12;
 const MAX_SD_ID = 64;
+/** rspamd's `[severity] ` (`[info]`, `[warning]`...). */
+const MAX_SEVERITY = 16;
 
 /** Dovecot's log-file level prefixes (`Warn:` in Dovecot 1.x). */
 const DOVECOT_LEVELS = ['Info:', 'Warning:', 'Warn:', 'Error:', 'Fatal:', 'Panic:', 'Debug:'];
@@ -168,6 +185,10 @@ export class Framer {
   private readonly clock: ZoneClock;
   private readonly defaultHost: string;
   private readonly defaultProgram: string;
+  /** Program of lines framed from Mailman's and rspamd's own log files (the `program` option wins). */
+  private readonly mailmanProgram: string;
+  private readonly rspamdProgram: string;
+  private readonly eximProgram: string;
   /** Fallback time of invalid lines before any good one. */
   private referenceTime: number;
   /** Time of the previous good line: the best guess for an invalid one, and the DST-overlap hint. */
@@ -195,6 +216,9 @@ export class Framer {
     this.clock = new ZoneClock(opts.timeZone, this.referenceTime);
     this.defaultHost = opts.host ? opts.host.toLowerCase() : 'unknown';
     this.defaultProgram = opts.program || 'unknown';
+    this.mailmanProgram = opts.program || 'mailman';
+    this.rspamdProgram = opts.program || 'rspamd';
+    this.eximProgram = opts.program || 'exim';
   }
 
   /** The IANA zone used for headers without an offset. */
@@ -269,6 +293,7 @@ export class Framer {
       if (monthAt(s, 0) !== 0) return this.frameBsdSyslog(s, 0, origin, true);
       if (WEEKDAYS.has(word3(s, 0)) && monthAt(s, 4) !== 0) return this.frameClamd(s, origin);
     }
+    if (c === HASH) return this.frameRspamdLegacy(s, origin);
     return this.invalid('no timestamp', s, origin);
   }
 
@@ -521,16 +546,9 @@ export class Framer {
 
   /**
    * After the timestamp and its space: `host prog[pid]: text`, or `prog[pid]: text` without host.
-   * `dovecotAware`: in `auto`, a hostless line whose text starts with a Dovecot level is Dovecot's own
-   * log file.
+   * `auto`: a hostless line whose text starts with a Dovecot level is Dovecot's own log file.
    */
-  private frameSyslogBody(
-    s: string,
-    i: number,
-    at: number,
-    origin: Origin,
-    dovecotAware: boolean,
-  ): FramedLine {
+  private frameSyslogBody(s: string, i: number, at: number, origin: Origin, auto: boolean): FramedLine {
     const len = s.length;
     let j = i;
     while (j < len && s.charCodeAt(j) === SP) j++;
@@ -554,7 +572,7 @@ export class Framer {
         return this.good(at, host, 'syslogd', null, s.slice(tagStart), s, origin);
       }
     }
-    if (dovecotAware && firstIsTag && isDovecotShape(s, j, tokenEnd)) {
+    if (auto && firstIsTag && isDovecotShape(s, j, tokenEnd)) {
       return this.good(at, host, 'dovecot', null, s.slice(j), s, origin);
     }
     if (!this.parseTag(s, tagStart)) return this.invalid(this.reason, s, origin);
@@ -583,15 +601,40 @@ export class Framer {
     return this.frameBsdSyslog(s, p, origin, false);
   }
 
-  private frameBsdSyslog(s: string, p: number, origin: Origin, dovecotAware: boolean): FramedLine {
+  /** `auto`: also Dovecot's and Mailman's own log files, which begin the same way. */
+  private frameBsdSyslog(s: string, p: number, origin: Origin, auto: boolean): FramedLine {
     let k = this.parseMonthDay(s, p);
     if (k < 0) return this.invalid(this.reason, s, origin);
     k = this.parseClock(s, k);
     if (k < 0) return this.invalid(this.reason, s, origin);
     if (k < s.length && s.charCodeAt(k) !== SP) return this.invalid('bad time', s, origin);
+    if (auto && isMailmanStamp(s, k)) return this.frameMailman(s, k, origin);
     const at = this.yearlessUtc();
     if (Number.isNaN(at)) return this.invalid('bad day', s, origin);
-    return this.frameSyslogBody(s, k + 1, at, origin, dovecotAware);
+    return this.frameSyslogBody(s, k + 1, at, origin, auto);
+  }
+
+  /**
+   * Mailman: ` yyyy (pid) text` after the month, day and clock (`k` is the index after the clock, whose
+   * shape `isMailmanStamp` checked).
+   */
+  private frameMailman(s: string, k: number, origin: Origin): FramedLine {
+    const year = fourDigits(s, k + 1);
+    if (year < 1970 || this.day > daysInMonth(year, this.month)) return this.invalid('bad day', s, origin);
+    let e = k + 7;
+    let pid = 0;
+    for (; s.charCodeAt(e) !== RPAREN; e++) pid = pid * 10 + digitAt(s, e);
+    const at = this.clock.toUtc(
+      year,
+      this.month,
+      this.day,
+      this.hour,
+      this.minute,
+      this.second,
+      this.millis,
+      this.lastAt,
+    );
+    return this.good(at, this.defaultHost, this.mailmanProgram, pid, s.slice(e + 2), s, origin);
   }
 
   private frameIsoSyslog(s: string, p: number, origin: Origin): FramedLine {
@@ -706,15 +749,112 @@ export class Framer {
 
   /**
    * `auto` on `YYYY-MM-DD hh:mm:ss ...`: Dovecot with a custom log_timestamp when the text has
-   * Dovecot's shape, else an unknown header (Exim's main log looks like this).
+   * Dovecot's shape, rspamd's log file when `#pid(process)` follows, else an unknown header (Exim's
+   * main log looks like this).
    */
   private frameDatedAuto(s: string, origin: Origin): FramedLine {
     const k = this.parseDovecotStamp(s);
     if (k < 0 || k + 1 >= s.length) return this.invalid('unknown header', s, origin);
     let tokenEnd = s.indexOf(' ', k + 1);
     if (tokenEnd < 0) tokenEnd = s.length;
-    if (!isDovecotShape(s, k + 1, tokenEnd)) return this.invalid('unknown header', s, origin);
-    return this.good(this.stampAt, this.defaultHost, 'dovecot', null, s.slice(k + 1), s, origin);
+    if (isDovecotShape(s, k + 1, tokenEnd) && !isUntaggedLevel(s, k + 1, tokenEnd)) {
+      return this.good(this.stampAt, this.defaultHost, 'dovecot', null, s.slice(k + 1), s, origin);
+    }
+    const textStart = this.parseRspamdPid(s, k + 1);
+    if (textStart < 0 || s.charCodeAt(textStart) !== SP) return this.frameExim(s, k, origin);
+    return this.good(
+      this.stampAt,
+      this.defaultHost,
+      this.rspamdProgram,
+      this.tag.pid,
+      s.slice(textStart + 1),
+      s,
+      origin,
+    );
+  }
+
+  /**
+   * Exim's main log after its `YYYY-MM-DD hh:mm:ss[.ddd]` stamp (`k` is the index after it, its fields
+   * set by parseDovecotStamp): an optional ` +hhmm` zone, which then replaces the configured one, an
+   * optional ` [pid]`, then the text (which never begins with rspamd's `#` or `[severity]`).
+   */
+  private frameExim(s: string, k: number, origin: Origin): FramedLine {
+    let p = k + 1;
+    let at = this.stampAt;
+    const sign = s.charCodeAt(p);
+    if ((sign === PLUS || sign === DASH) && (p + 5 === s.length || s.charCodeAt(p + 5) === SP)) {
+      const oh = twoDigits(s, p + 1);
+      const om = twoDigits(s, p + 3);
+      if (oh >= 0 && om >= 0 && oh <= 23 && om <= 59) {
+        const offsetMinutes = (oh * 60 + om) * (sign === DASH ? -1 : 1);
+        at =
+          this.dayBase(fourDigits(s, 0), this.month, this.day) +
+          this.hour * 3_600_000 +
+          this.minute * 60_000 +
+          this.second * 1000 +
+          this.millis -
+          offsetMinutes * 60_000;
+        p += 6;
+      }
+    }
+    let pid: number | null = null;
+    if (s.charCodeAt(p) === LBRACKET) {
+      let e = p + 1;
+      let value = 0;
+      for (; e - p <= MAX_PID_CHARS; e++) {
+        const d = digitAt(s, e);
+        if (d < 0) break;
+        value = value * 10 + d;
+      }
+      // Exim's text begins with `[` only for its pid: anything else is a broken rspamd `[severity]`.
+      if (e === p + 1 || s.charCodeAt(e) !== RBRACKET || s.charCodeAt(e + 1) !== SP) {
+        return this.invalid('unknown header', s, origin);
+      }
+      pid = value;
+      p = e + 2;
+    }
+    // Nor does Exim's text begin with `#`: a broken rspamd `#pid(process)`.
+    if (p >= s.length || s.charCodeAt(p) === HASH) return this.invalid('unknown header', s, origin);
+    return this.good(at, this.defaultHost, this.eximProgram, pid, s.slice(p), s, origin);
+  }
+
+  /**
+   * rspamd's `#pid(process)` at `i`, after a `[severity] ` when rspamd logs severities: sets `tag.pid`
+   * and returns the index after `)`, or -1.
+   */
+  private parseRspamdPid(s: string, i: number): number {
+    let k = i;
+    if (s.charCodeAt(k) === LBRACKET) {
+      const close = s.indexOf('] ', k);
+      if (close < 0 || close - k > MAX_SEVERITY) return -1;
+      k = close + 2;
+    }
+    if (s.charCodeAt(k) !== HASH) return -1;
+    let e = k + 1;
+    let pid = 0;
+    for (; e - k <= MAX_PID_CHARS; e++) {
+      const d = digitAt(s, e);
+      if (d < 0) break;
+      pid = pid * 10 + d;
+    }
+    if (e === k + 1 || s.charCodeAt(e) !== LPAREN) return -1;
+    const close = s.indexOf(')', e);
+    if (close < 0 || close - e > MAX_TAG) return -1;
+    this.tag.pid = pid;
+    return close + 1;
+  }
+
+  /** rspamd 1.0's log file: `#pid(process): Nov 28 10:00:00 rspamd text`. */
+  private frameRspamdLegacy(s: string, origin: Origin): FramedLine {
+    const p = this.parseRspamdPid(s, 0);
+    if (p < 0 || !s.startsWith(': ', p)) return this.invalid('no timestamp', s, origin);
+    let k = this.parseMonthDay(s, p + 2);
+    if (k >= 0) k = this.parseClock(s, k);
+    if (k < 0) return this.invalid(this.reason, s, origin);
+    if (!s.startsWith(' rspamd ', k)) return this.invalid('bad rspamd header', s, origin);
+    const at = this.yearlessUtc();
+    if (Number.isNaN(at)) return this.invalid('bad day', s, origin);
+    return this.good(at, this.defaultHost, this.rspamdProgram, this.tag.pid, s.slice(k + 8), s, origin);
   }
 
   /** clamd `LogTime yes`: ctime(3) `Www Mmm dd hh:mm:ss yyyy -> text`. */
@@ -741,6 +881,29 @@ export class Framer {
     );
     return this.good(at, this.defaultHost, 'clamd', null, s.slice(k + 4), s, origin);
   }
+}
+
+/**
+ * A bare level word at `start..end` (`Warning:`) not followed by a tag ending in `:` (Dovecot 1.x writes
+ * `Info: imap-login: ...`; Exim writes `Warning: purging the environment`).
+ */
+function isUntaggedLevel(s: string, start: number, end: number): boolean {
+  if (!dovecotLevelAt(s, start, end)) return false;
+  let next = s.indexOf(' ', end + 1);
+  if (next < 0) next = s.length;
+  return next <= end + 1 || s.charCodeAt(next - 1) !== COLON;
+}
+
+/**
+ * Whether ` yyyy (digits) ` (or ` yyyy (digits)` ending the line) follows the clock at `k`: Mailman's
+ * stamp. A syslog line has a host there, never a four-digit year followed by `(`.
+ */
+function isMailmanStamp(s: string, k: number): boolean {
+  if (s.charCodeAt(k + 5) !== SP || s.charCodeAt(k + 6) !== LPAREN || fourDigits(s, k + 1) < 0) return false;
+  let e = k + 7;
+  while (e - k - 7 < MAX_PID_CHARS && digitAt(s, e) >= 0) e++;
+  if (e === k + 7 || s.charCodeAt(e) !== RPAREN) return false;
+  return e + 1 === s.length || s.charCodeAt(e + 1) === SP;
 }
 
 /** Solaris syslog's message id after the tag: `[ID 197553 mail.info] `. Returns where the text starts. */

@@ -13,6 +13,7 @@ import { Mailbox } from './mailbox.js';
 import { Mx } from './mx.js';
 import { Outbound } from './outbound.js';
 import { FileSink, HostLog, Sequence } from './output.js';
+import { generateQmailSite } from './qmail-site.js';
 import { Rng } from './random.js';
 import { buildSite } from './site.js';
 import { ClassicHeader, DAY, HOUR, MINUTE, PreciseHeader, US } from './time.js';
@@ -30,6 +31,11 @@ export interface GenerateOptions {
   outDir: string;
   /** The site's mail domain (default `example.edu`). */
   domain?: string;
+  /**
+   * `postfix` (default): mx1/mbox1/smtp1, Postfix with amavisd-new. `qmail`: mx2 with qmail,
+   * qmail-scanner, spamd and clamd, lists1 with Mailman, mbox1 (see README).
+   */
+  site?: 'postfix' | 'qmail';
   /** Called now and then with the number of messages generated so far. */
   onProgress?: (done: number) => void;
 }
@@ -65,10 +71,20 @@ function validate(opts: GenerateOptions): void {
   if (!(opts.days > 0) || !Number.isFinite(opts.days)) throw new Error(`days must be positive: ${opts.days}`);
   if (!Number.isFinite(opts.seed)) throw new Error(`seed must be a number: ${opts.seed}`);
   if (Number.isNaN(opts.end.getTime())) throw new Error('end is not a valid date');
+  if (opts.site !== undefined && opts.site !== 'postfix' && opts.site !== 'qmail')
+    throw new Error(`site must be postfix or qmail: ${opts.site}`);
 }
 
 export async function generate(opts: GenerateOptions): Promise<GenerateSummary> {
   validate(opts);
+  if (opts.site === 'qmail') {
+    return generateQmailSite(opts, {
+      lifetimeUs: queueLifetime(opts.days),
+      endMarginUs: END_MARGIN,
+      arrivalMarginUs: ARRIVAL_MARGIN,
+      batch: BATCH,
+    });
+  }
   const domain = opts.domain ?? 'example.edu';
   const endUs = opts.end.getTime() * 1000;
   const startUs = endUs - Math.round(opts.days * DAY);

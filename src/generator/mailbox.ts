@@ -9,7 +9,7 @@ import { ProcessPool } from './ids.js';
 import type { HostLog } from './output.js';
 import { commandStats, PostfixHost } from './postfix.js';
 import { botIp } from './site.js';
-import { US, us } from './time.js';
+import { dsnStamp, US, us } from './time.js';
 
 /** Bytes a hop adds to the queue file (Received:, X-Virus-Scanned:, envelope records). */
 const QUEUE_OVERHEAD = 1150;
@@ -18,8 +18,16 @@ const QUEUE_OVERHEAD = 1150;
 export interface RelayTarget {
   readonly fqdn: string;
   readonly ip: string;
-  /** smtp1 accepts a relayed message (a DSN from mbox1) and delivers it. */
-  receiveRelay(t: number, client: Peer, mail: Mail, rcpts: Rcpt[]): { qid: string; replyAt: number };
+  /**
+   * smtp1 (or the qmail MX) accepts a relayed message (a DSN from mbox1) and delivers it; `reply` is
+   * its 250 reply when it is not Postfix's `Ok: queued as`.
+   */
+  receiveRelay(
+    t: number,
+    client: Peer,
+    mail: Mail,
+    rcpts: Rcpt[],
+  ): { qid: string; replyAt: number; reply?: string };
 }
 
 export class Mailbox {
@@ -66,6 +74,12 @@ export class Mailbox {
     const qid = pf.qids.next(tClient);
     pf.emit(tClient, proc.tag, `${qid}: client=${client.name}[${client.ip}]`);
     const tData = tClient + us(rcpts.length * 0.0004 + rng.real(0.003, 0.02) + mail.size / 50e6);
+    if (mail.messageId === '') {
+      // A message without Message-ID (a qmail bounce): Postfix adds one for clients in
+      // local_header_rewrite_clients (the MX is in mynetworks here), named after the queue file.
+      mail.messageId = `${dsnStamp(tClient)}.${qid}@${pf.fqdn}`;
+      mail.tracked.entry.messageId = mail.messageId;
+    }
     pf.messageId(tData, qid, mail.messageId);
     const replyAt = tData + us(rng.real(0.002, 0.01));
     const active = replyAt + us(rng.real(0.0005, 0.004));
@@ -227,12 +241,11 @@ export class Mailbox {
     const relay = this.relay;
     if (relay === null) throw new Error('generator bug: mbox1 has no relay host');
     const proc = pf.smtp.acquire(t, t + US);
-    const { qid: next, replyAt } = relay.receiveRelay(
-      t + us(rng.real(0.001, 0.005)),
-      { name: pf.fqdn, ip: pf.ip },
-      mail,
-      rcpts,
-    );
+    const {
+      qid: next,
+      replyAt,
+      reply,
+    } = relay.receiveRelay(t + us(rng.real(0.001, 0.005)), { name: pf.fqdn, ip: pf.ip }, mail, rcpts);
     const at = replyAt + us(rng.real(0.0005, 0.003));
     for (const r of rcpts) {
       pf.delivery(at, proc, {
@@ -243,7 +256,7 @@ export class Mailbox {
         delays: [(t - arrival) / US, rng.real(0, 0.01), rng.real(0, 0.01), (at - t) / US],
         dsn: '2.0.0',
         status: 'sent',
-        reply: `250 2.0.0 Ok: queued as ${next}`,
+        reply: reply ?? `250 2.0.0 Ok: queued as ${next}`,
       });
     }
     proc.busyUntil = at;

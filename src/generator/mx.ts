@@ -11,12 +11,13 @@ import type { LocalTarget } from './outbound.js';
 import type { HostLog } from './output.js';
 import { commandStats, PostfixHost } from './postfix.js';
 import { botIp, botName } from './site.js';
+import { SPAM_SCORE, Spamd } from './spamd.js';
 import type { Subject } from './text.js';
 import { compactStamp, MINUTE, postfixDelay, US, us } from './time.js';
 import type { Tracked } from './truth.js';
 
-/** spamd's required score, also amavis's tag2 level: at or above, the message is spam. */
-export const SPAM_SCORE = 5;
+/** spamd's required score is also amavis's tag2 level: at or above, the message is spam. */
+export { SPAM_SCORE };
 /** amavis kill level: at or above, amavis blocks the message as spam. */
 export const KILL_SCORE = 10;
 /** spamass-milter's reject level (`-r 20`): at or above, the milter rejects at end of DATA. */
@@ -26,6 +27,8 @@ const QUEUE_OVERHEAD = 380;
 const REINJECT_OVERHEAD = 880;
 const RCPT_LIMIT = 50;
 const MX_IPV6 = '2001:db8:10::25';
+/** spamass-milter runs as its own user (Debian: uid 118). */
+const SPAMASS_MILTER = { name: 'spamass-milter', uid: 118 };
 const TLS_IN = [
   'TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256',
   'TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256',
@@ -91,8 +94,7 @@ export class Mx {
   private readonly dnsblog: ProcessPool;
   private readonly reinject: ProcessPool;
   private readonly amavis: ProcessPool<AmavisChild>;
-  private readonly spamdParent: Proc;
-  private readonly spamd: ProcessPool;
+  private readonly spamd: Spamd;
   private readonly clamd: Proc;
 
   constructor(
@@ -127,23 +129,7 @@ export class Mx {
       },
     );
     this.amavis.prefill(2, w.engine.startUs);
-    this.spamdParent = longLived('spamd', pf.pids);
-    this.spamd = new ProcessPool(
-      'spamd',
-      pf.pids,
-      rng,
-      { maxIdle: Number.POSITIVE_INFINITY, maxUse: 200 },
-      (base, t, logged) => {
-        if (logged)
-          pf.emit(
-            t,
-            this.spamdParent.tag,
-            `spamd: server successfully spawned child process, pid ${base.pid}`,
-          );
-        return base;
-      },
-    );
-    this.spamd.prefill(5, w.engine.startUs);
+    this.spamd = new Spamd(pf.pids, rng, (t, tag, text) => pf.emit(t, tag, text), w.engine.startUs);
   }
 
   get fqdn(): string {
@@ -429,47 +415,9 @@ export class Mx {
     proc.busyUntil = quit;
   }
 
-  /**
-   * spamass-milter hands the message to spamd at end of DATA: the child's connection, processing,
-   * verdict and `result:` lines. Returns when the milter has its answer.
-   */
+  /** spamass-milter hands the message to spamd at end of DATA; returns when the milter has its answer. */
   private spamdCheck(t: number, mail: Mail): number {
-    const pf = this.pf;
-    const rng = pf.rng;
-    const child = this.spamd.acquire(t, t + 30 * US);
-    const port = rng.int(32768, 60999);
-    pf.emit(
-      t + us(0.0005),
-      child.tag,
-      `spamd: connection from localhost [127.0.0.1]:${port} to port 783, fd ${rng.pick([5, 6])}`,
-    );
-    pf.emit(t + us(0.002), child.tag, `spamd: processing message <${mail.messageId}> for spamass-milter:118`);
-    const scan = Math.min(25, Math.max(0.1, rng.logNormal(1.1, 0.55)));
-    const done = t + us(scan);
-    const spam = mail.score >= SPAM_SCORE;
-    const score = mail.score.toFixed(1);
-    const seconds = scan.toFixed(1);
-    pf.emit(
-      done,
-      child.tag,
-      `spamd: ${spam ? 'identified spam' : 'clean message'} (${score}/5.0) for spamass-milter:118 in ${seconds} seconds, ${mail.size} bytes.`,
-    );
-    const whole = String(Math.trunc(mail.score) || 0).padStart(2, ' ');
-    const bayes = (spam ? rng.real(0.9, 1) : rng.real(0, 0.1)).toFixed(6);
-    const autolearn = mail.score < 0.1 ? 'ham' : mail.score >= 12 ? 'spam' : 'no';
-    pf.emit(
-      done + us(0.0003),
-      child.tag,
-      `spamd: result: ${spam ? 'Y' : '.'} ${whole} - ${mail.rules} scantime=${seconds},size=${mail.size},user=spamass-milter,uid=118,required_score=5.0,rhost=localhost,raddr=127.0.0.1,rport=${port},mid=<${mail.messageId}>,bayes=${bayes},autolearn=${autolearn} autolearn_force=no`,
-    );
-    if (rng.chance(0.1))
-      pf.emit(
-        done + us(0.002),
-        this.spamdParent.tag,
-        `prefork: child states: ${rng.pick(['II', 'III', 'IIII'])}`,
-      );
-    child.busyUntil = done + us(0.001);
-    return done + us(rng.real(0.002, 0.012));
+    return this.spamd.check(t, mail, SPAMASS_MILTER);
   }
 
   /** Postfix hands the queued message to amavis (10024); amavis passes it back (10025) or blocks it. */

@@ -52,6 +52,20 @@ export interface LocalTarget {
   ): { qid: string; replyAt: number };
 }
 
+/** A Postfix host that delivers like smtp1 (lists1 in the qmail site): its name, address, inode range. */
+export interface OutboundHost {
+  fqdn: string;
+  ip: string;
+  inodes: readonly [number, number];
+}
+
+/** Mail for the host's own domain (a list server's `-bounces` address): delivered on the host itself. */
+export interface OwnDelivery {
+  accepts(address: string): boolean;
+  /** Delivers `rcpt` of queue entry `qid` at `t`; returns when the delivery is done. */
+  deliver(t: number, qid: string, mail: Mail, rcpt: Rcpt, arrival: number): number;
+}
+
 interface Entry {
   qid: string;
   mail: Mail;
@@ -69,12 +83,15 @@ export class Outbound {
   private readonly error: ProcessPool;
   /** Set once the mailbox host exists (each needs the other). */
   mailbox: LocalTarget | null = null;
+  /** Bounces for the host's own domain, delivered locally (none on smtp1). */
+  own: OwnDelivery | null = null;
 
   constructor(
     private readonly w: World,
     log: HostLog,
+    host: OutboundHost = { fqdn: w.site.smtp1, ip: w.site.smtp1Ip, inodes: [0xe00000, 0xfffff0] },
   ) {
-    this.pf = new PostfixHost(w.site.smtp1, w.site.smtp1Ip, log, w.rng.fork(3), [0xe00000, 0xfffff0]);
+    this.pf = new PostfixHost(host.fqdn, host.ip, log, w.rng.fork(3), host.inodes);
     this.submission = this.pf.pool('postfix/submission/smtpd');
     this.error = this.pf.pool('postfix/error');
   }
@@ -166,6 +183,11 @@ export class Outbound {
       active + us(rng.real(0.002, 0.02)),
     );
     return { qid, replyAt };
+  }
+
+  /** A message already queued as `qid` (its arrival lines written by the caller) starts delivery at `t`. */
+  queue(t: number, qid: string, mail: Mail, arrival: number, plans: Plan[]): void {
+    this.attempt({ qid, mail, arrival, pending: plans, runs: 0 }, t);
   }
 
   /** One delivery run over the pending recipients; then bounce, expire, retry later, or finish. */
@@ -398,6 +420,11 @@ export class Outbound {
       virus: null,
       dkim: null,
     };
+    if (this.own?.accepts(sender)) {
+      const done = this.own.deliver(dsn.t + us(rng.real(0.002, 0.02)), dsn.qid, mail, rcpt, dsn.firstSeen);
+      pf.removed(done + us(rng.real(0.0005, 0.003)), dsn.qid);
+      return dsn.t;
+    }
     const dsnEntry: Entry = {
       qid: dsn.qid,
       mail,

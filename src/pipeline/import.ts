@@ -9,6 +9,7 @@ import { ParserRegistry } from '../parsers/registry.js';
 import { type ReadLinesError, readLineBatches, sniffFile, streamFingerprint } from '../sources/lines.js';
 import type { Store } from '../store/index.js';
 import { MergedStreams, type TimedStream } from './merge-streams.js';
+import { type ShapeGroup, ShapeTally } from './shapes.js';
 
 /** Settings for lines whose header does not say them, shared by every file of one import. */
 export interface ImportSettings {
@@ -48,6 +49,8 @@ export interface ImportSummary {
   elapsedMs: number;
   firstLineAt: number | null;
   lastLineAt: number | null;
+  /** The most frequent shapes of unrecognised lines per host and program (pipeline/shapes.ts). */
+  unknownShapes: ShapeGroup[];
 }
 
 export interface ImportOptions {
@@ -57,11 +60,16 @@ export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
   /** Message pieces per database transaction. */
   batchSize?: number;
+  /** The parsers to use (with declared ones first); default: the built-in parsers. */
+  registry?: ParserRegistry;
+  /** Unknown-line shapes kept per host and program in the summary (default 10). */
+  topShapes?: number;
 }
 
 const DEFAULT_BATCH = 2000;
 const LOOSE_BATCH = 20_000;
 const PROGRESS_EVERY_LINES = 50_000;
+export const DEFAULT_TOP_SHAPES = 10;
 
 /**
  * Reads every file, frames, parses and correlates their lines, and saves the result in batches.
@@ -72,7 +80,8 @@ const PROGRESS_EVERY_LINES = 50_000;
 export async function importFiles(options: ImportOptions): Promise<ImportSummary> {
   const started = Date.now();
   const { store, settings } = options;
-  const registry = new ParserRegistry();
+  const registry = options.registry ?? new ParserRegistry();
+  const shapes = new ShapeTally();
   const counts = new Map<string, LineCount>();
   const pending: { messages: MessageRecord[]; loose: LooseLine[] } = { messages: [], loose: [] };
   const correlator = new Correlator({
@@ -98,6 +107,7 @@ export async function importFiles(options: ImportOptions): Promise<ImportSummary
     elapsedMs: 0,
     firstLineAt: null,
     lastLineAt: null,
+    unknownShapes: [],
   };
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   const save = async (): Promise<void> => {
@@ -128,6 +138,7 @@ export async function importFiles(options: ImportOptions): Promise<ImportSummary
       } else {
         summary.unknown++;
         count.unknown++;
+        shapes.add(line.host, line.program, line.text);
       }
       correlator.push(line, event, parser?.name ?? null);
     }
@@ -148,6 +159,7 @@ export async function importFiles(options: ImportOptions): Promise<ImportSummary
   progress.bytesDone = progress.bytesTotal;
   options.onProgress?.(progress);
   summary.counts = [...counts.values()].sort((a, b) => b.seen - a.seen);
+  summary.unknownShapes = shapes.top(options.topShapes ?? DEFAULT_TOP_SHAPES);
   summary.elapsedMs = Date.now() - started;
   return summary;
 }
@@ -157,7 +169,7 @@ function trackTimes(summary: ImportSummary, at: number): void {
   if (summary.lastLineAt === null || at > summary.lastLineAt) summary.lastLineAt = at;
 }
 
-function countLine(
+export function countLine(
   counts: Map<string, LineCount>,
   host: string,
   program: string,
@@ -192,11 +204,12 @@ class FileStream implements TimedStream {
   async nextBatch(): Promise<FramedLine[] | null> {
     const next = await this.batches.next();
     if (next.done) return null;
-    const framed: FramedLine[] = new Array(next.value.length);
-    for (let i = 0; i < next.value.length; i++) {
-      const raw = next.value[i]!;
-      framed[i] = this.framer.frame(raw);
+    const framed: FramedLine[] = [];
+    for (const raw of next.value) {
       this.bytesRead = raw.offset + raw.bytes.length + 1;
+      // An empty line carries nothing to keep (logs end with one, editors add them).
+      if (raw.bytes.length === 0) continue;
+      framed.push(this.framer.frame(raw));
     }
     this.linesRead += framed.length;
     return framed;
@@ -207,7 +220,7 @@ class FileStream implements TimedStream {
   }
 }
 
-async function openStreams(
+export async function openStreams(
   paths: string[],
   settings: ImportSettings,
   reports: FileReport[],

@@ -175,6 +175,18 @@ describe('readLines on gzip files', () => {
 });
 
 describe('LineSplitter', () => {
+  it('resumes offsets and line numbers from a start position and says where the next line starts', () => {
+    const splitter = new LineSplitter(64, { offset: 1000, line: 42 });
+    expect(splitter.nextLineOffset).toBe(1000);
+    const lines = splitter.push(Buffer.from('alpha\nbe'));
+    expect(lines.map((l) => [l.bytes.toString(), l.offset, l.line])).toEqual([['alpha', 1000, 42]]);
+    expect([splitter.nextLineOffset, splitter.nextLineNumber, splitter.bytesSeen]).toEqual([1006, 43, 1008]);
+    expect(splitter.push(Buffer.from('ta\n')).map((l) => [l.bytes.toString(), l.offset, l.line])).toEqual([
+      ['beta', 1006, 43],
+    ]);
+    expect([splitter.nextLineOffset, splitter.nextLineNumber]).toEqual([1011, 44]);
+  });
+
   it('keeps a CR split from its LF across chunks out of the line', () => {
     const splitter = new LineSplitter(10);
     expect(splitter.push(Buffer.from('abc\r'))).toEqual([]);

@@ -83,8 +83,32 @@ export class LineSplitter {
   private lineStart = 0;
   private lineNumber = 1;
 
-  constructor(maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
+  /**
+   * `start` resumes a stream in the middle (a follower restarting from a saved position): the offset
+   * of the first byte pushed and the number of that line, so offsets and line numbers go on as if the
+   * stream had been read from its start.
+   */
+  constructor(maxLineBytes = DEFAULT_MAX_LINE_BYTES, start?: { offset: number; line: number }) {
     this.max = Math.max(1, Math.floor(maxLineBytes));
+    if (start) {
+      this.streamOffset = start.offset;
+      this.lineStart = start.offset;
+      this.lineNumber = start.line;
+    }
+  }
+
+  /**
+   * Where the first line not yet delivered starts: reading again from here (with `nextLineNumber`)
+   * neither loses nor repeats a complete line. Inside an overlong line whose cut prefix was already
+   * delivered, it is that line's start (the prefix comes again with the same offset).
+   */
+  get nextLineOffset(): number {
+    return this.lineStart;
+  }
+
+  /** 1-based number of the line starting at `nextLineOffset`. */
+  get nextLineNumber(): number {
+    return this.lineNumber;
   }
 
   /** Complete lines delivered so far. */
@@ -179,7 +203,7 @@ export class LineSplitter {
 const GZIP_MAGIC_1 = 0x1f;
 const GZIP_MAGIC_2 = 0x8b;
 
-function isGzip(head: Buffer): boolean {
+export function isGzip(head: Buffer): boolean {
   return head.length >= 2 && head[0] === GZIP_MAGIC_1 && head[1] === GZIP_MAGIC_2;
 }
 
@@ -282,9 +306,11 @@ export interface FileSniff {
   size: number;
 }
 
-const SNIFF_BYTES = 64 * 1024;
+/** How much of a file's (decompressed) start `sniffFile` looks at. */
+export const SNIFF_BYTES = 64 * 1024;
 const SNIFF_COMPRESSED_INPUT = 256 * 1024;
-const FIRST_LINE_MAX = 4096;
+/** Longest first line kept for the stream fingerprint. */
+export const FIRST_LINE_MAX = 4096;
 
 /** Decompresses at most `SNIFF_BYTES` from the start of a gzip file, tolerating a cut input. */
 function gunzipHead(path: string): Promise<Buffer> {
@@ -329,7 +355,8 @@ export function looksBinary(sample: Buffer): boolean {
   return odd * 10 > sample.length;
 }
 
-function firstNonEmptyLine(sample: Buffer): Buffer | undefined {
+/** The first non-empty line of a sample (terminated or not), without `\r`, at most `FIRST_LINE_MAX` bytes. */
+export function firstNonEmptyLine(sample: Buffer): Buffer | undefined {
   let pos = 0;
   while (pos < sample.length) {
     const nl = sample.indexOf(NL, pos);
@@ -342,16 +369,21 @@ function firstNonEmptyLine(sample: Buffer): Buffer | undefined {
   return undefined;
 }
 
-/** A quick look at a file's start: compressed or not, text or not, and its first line. */
 /**
  * Identity of a log stream: a hash of its first line (decompressed). A rotated file keeps it under its
  * new name (and once gzipped); a new file at the same path gets a new one. Null for an empty file.
  */
 export function streamFingerprint(sniff: FileSniff): string | null {
   if (!sniff.firstLine || sniff.firstLine.length === 0) return null;
-  return `fp:${createHash('sha256').update(sniff.firstLine).digest('hex').slice(0, 24)}`;
+  return lineFingerprint(sniff.firstLine);
 }
 
+/** The fingerprint of a stream whose first non-empty line (as `firstNonEmptyLine` gives it) is `firstLine`. */
+export function lineFingerprint(firstLine: Buffer): string {
+  return `fp:${createHash('sha256').update(firstLine).digest('hex').slice(0, 24)}`;
+}
+
+/** A quick look at a file's start: compressed or not, text or not, and its first line. */
 export async function sniffFile(path: string): Promise<FileSniff> {
   const { head, mtimeMs, size } = await readHead(path, SNIFF_BYTES);
   const compressed = isGzip(head);

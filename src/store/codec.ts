@@ -1,27 +1,15 @@
-import type {
-  DeliveryRecord,
-  DeliveryStatus,
-  EventRecord,
-  Handoff,
-  MessageRecord,
-  QueueRef,
-} from '../core/model.js';
-import type {
-  Bool,
-  DeliveriesTable,
-  Dialect,
-  HandoffsTable,
-  MessagesTable,
-  QueueRefsTable,
-} from './schema.js';
+import type { EventRecord, MessageRecord } from '../core/model.js';
+import type { Columns } from './bulk.js';
+import type { Bool, Dialect } from './schema.js';
 
 /**
- * Text encoding. PostgreSQL text cannot hold NUL, and SQLite's string functions stop at the first NUL
- * (`length('a\0b')` is 1), yet log lines are attacker-controlled and `EventRecord.source` joins its two
- * parts with NUL by contract. So every stored string goes through `enc`: NUL becomes ESC '0' and ESC
- * itself becomes ESC ESC, ESC being U+FFFF (a Unicode noncharacter, absent from real text). Strings
- * with neither, that is nearly all, are stored unchanged, so equality and substring search work on the
- * stored value once the searched value is encoded the same way.
+ * Text encoding of text columns. PostgreSQL text cannot hold NUL, and SQLite's string functions stop at
+ * the first NUL (`length('a\0b')` is 1), yet log lines are attacker-controlled and `EventRecord.source`
+ * joins its two parts with NUL by contract. So every string stored in a text column goes through `enc`:
+ * NUL becomes ESC '0' and ESC itself becomes ESC ESC, ESC being U+FFFF (a Unicode noncharacter, absent
+ * from real text). Strings with neither, that is nearly all, are stored unchanged, so equality and
+ * substring search work on the stored value once the searched value is encoded the same way. (Line
+ * text and records are stored in binary pages, pages.ts, and need no such encoding.)
  */
 const ESC = '\uffff';
 const ENCODE = /[\0\uffff]/g;
@@ -62,213 +50,132 @@ export function boolWriter(dialect: Dialect): (value: boolean) => Bool {
 /** Column order of every table the store writes in bulk; rows are arrays in this order. */
 export const MESSAGE_COLUMNS = [
   ['id', 'int8'],
-  ['kind', 'text'],
   ['message_id', 'text'],
   ['sender', 'text'],
   ['first_seen', 'int8'],
   ['last_seen', 'int8'],
   ['subject', 'text'],
   ['subject_fold', 'text'],
-  ['size', 'int8'],
   ['client_ip', 'text'],
-  ['client_name', 'text'],
-  ['helo', 'text'],
-  ['sasl_user', 'text'],
-  ['spam_score', 'float8'],
-  ['spam_required', 'float8'],
-  ['is_spam', 'bool'],
-  ['virus', 'text'],
-  ['partial', 'bool'],
-  ['complete', 'bool'],
-  ['links', 'text'],
-  ['bounce_of_host', 'text'],
-  ['bounce_of_queue_id', 'text'],
-] as const;
+  ['delivery_count', 'int4'],
+  ['page_id', 'int8'],
+  ['slot', 'int4'],
+] as const satisfies Columns;
 
-export const DELIVERY_COLUMNS = [
+export const RECIPIENT_KEYS = [
+  ['address', 'text'],
+  ['message_id', 'int8'],
+] as const satisfies Columns;
+
+export const QUEUE_REF_KEYS = [
+  ['queue_id', 'text'],
   ['message_id', 'int8'],
   ['seq', 'int4'],
-  ['recipient', 'text'],
-  ['orig_recipient', 'text'],
-  ['status', 'text'],
-  ['at', 'int8'],
-  ['host', 'text'],
-  ['relay', 'text'],
-  ['mailbox', 'text'],
-  ['dsn', 'text'],
-  ['reason', 'text'],
-  ['attempts', 'int4'],
-  ['queue_id', 'text'],
-  ['handoff', 'text'],
-] as const;
+] as const satisfies Columns;
 
 export const QUEUE_REF_COLUMNS = [
-  ['message_id', 'int8'],
-  ['seq', 'int4'],
-  ['host', 'text'],
-  ['queue_id', 'text'],
+  ...QUEUE_REF_KEYS,
+  ['host_id', 'int4'],
   ['first_seen', 'int8'],
   ['last_seen', 'int8'],
   ['closed', 'bool'],
-] as const;
+] as const satisfies Columns;
 
-export const HANDOFF_COLUMNS = [
+export const HANDOFF_KEYS = QUEUE_REF_KEYS;
+
+export const HANDOFF_COLUMNS = [...HANDOFF_KEYS, ['at', 'int8']] as const satisfies Columns;
+
+export const EVENT_PAGE_COLUMNS = [
+  ['id', 'int8'],
+  ['lines', 'int4'],
+  ['meta', 'bytea'],
+  ['text', 'bytea'],
+] as const satisfies Columns;
+
+export const EVENT_SLOT_COLUMNS = [
+  ['page_id', 'int8'],
+  ['slot', 'int4'],
   ['message_id', 'int8'],
-  ['seq', 'int4'],
-  ['queue_id', 'text'],
-  ['at', 'int8'],
-  ['relay', 'text'],
-] as const;
+  ['lines', 'int4'],
+] as const satisfies Columns;
 
-export const EVENT_COLUMNS = [
-  ['message_id', 'int8'],
-  ['at', 'int8'],
-  ['host_id', 'int4'],
-  ['program_id', 'int4'],
-  ['kind_id', 'int4'],
+export const SPAN_COLUMNS = [
   ['origin_id', 'int4'],
-  ['line_offset', 'int8'],
-  ['piece_start', 'int8'],
-  ['text', 'text'],
-] as const;
+  ['min_offset', 'int8'],
+  ['page_id', 'int8'],
+  ['max_offset', 'int8'],
+] as const satisfies Columns;
 
-export const LOOSE_LINE_COLUMNS = [
-  ['at', 'int8'],
-  ['host_id', 'int4'],
-  ['program_id', 'int4'],
+export const LOOSE_PAGE_COLUMNS = [
+  ['id', 'int8'],
+  ['first_at', 'int8'],
+  ['last_at', 'int8'],
+  ['lines', 'int4'],
+  ['meta', 'bytea'],
+  ['text', 'bytea'],
+] as const satisfies Columns;
+
+export const LOOSE_KIND_COLUMNS = [
   ['kind_id', 'int4'],
-  ['origin_id', 'int4'],
-  ['line_offset', 'int8'],
-  ['text', 'text'],
-  ['reason', 'text'],
-] as const;
+  ['page_id', 'int8'],
+  ['lines', 'int4'],
+] as const satisfies Columns;
 
-export function messageValues(id: number, m: MessageRecord, bool: (b: boolean) => Bool): unknown[] {
+/** The `messages` row of a record whose rest is stored in slot `slot` of event page `pageId`. */
+export function messageValues(id: number, m: MessageRecord, pageId: number, slot: number): unknown[] {
   const fold = m.subject === null ? null : foldSubject(m.subject);
   return [
     id,
-    m.kind,
     encOrNull(m.messageId),
     encOrNull(m.sender),
     m.firstSeen,
     m.lastSeen,
     encOrNull(m.subject),
     fold === null || fold === m.subject ? null : enc(fold),
-    m.size,
     encOrNull(m.clientIp),
-    encOrNull(m.clientName),
-    encOrNull(m.helo),
-    encOrNull(m.saslUser),
-    m.spam ? m.spam.score : null,
-    m.spam ? m.spam.required : null,
-    m.spam ? bool(m.spam.isSpam) : null,
-    encOrNull(m.virus),
-    bool(m.partial),
-    bool(m.complete),
-    JSON.stringify(m.links),
-    encOrNull(m.bounceOf?.host),
-    encOrNull(m.bounceOf?.queueId),
+    m.deliveries.length,
+    pageId,
+    slot,
   ];
 }
 
-export function deliveryValues(messageId: number, seq: number, d: DeliveryRecord): unknown[] {
-  return [
-    messageId,
-    seq,
-    enc(d.recipient),
-    encOrNull(d.origRecipient),
-    d.status,
-    d.at,
-    enc(d.host),
-    encOrNull(d.relay),
-    encOrNull(d.mailbox),
-    encOrNull(d.dsn),
-    encOrNull(d.reason),
-    d.attempts,
-    encOrNull(d.queueId),
-    encOrNull(d.handoff),
-  ];
+/** Keys of a record's `recipients` rows: each recipient and original recipient once. */
+export function recipientKeys(id: number, m: MessageRecord): unknown[][] {
+  const addresses = new Set<string>();
+  for (const d of m.deliveries) {
+    addresses.add(d.recipient);
+    if (d.origRecipient !== null) addresses.add(d.origRecipient);
+  }
+  return [...addresses].map((a) => [enc(a), id]);
 }
 
-export function queueRefValues(
-  messageId: number,
-  seq: number,
-  q: QueueRef,
+export function queueRefKeys(id: number, m: MessageRecord): unknown[][] {
+  return m.queueIds.map((q, seq) => [enc(q.queueId), id, seq]);
+}
+
+export function queueRefRows(
+  id: number,
+  m: MessageRecord,
+  hostId: (host: string) => number,
   bool: (b: boolean) => Bool,
-): unknown[] {
-  return [messageId, seq, enc(q.host), enc(q.queueId), q.firstSeen, q.lastSeen, bool(q.closed)];
+): unknown[][] {
+  return m.queueIds.map((q, seq) => [
+    enc(q.queueId),
+    id,
+    seq,
+    hostId(q.host),
+    q.firstSeen,
+    q.lastSeen,
+    bool(q.closed),
+  ]);
 }
 
-export function handoffValues(messageId: number, seq: number, h: Handoff): unknown[] {
-  return [messageId, seq, enc(h.queueId), h.at, encOrNull(h.relay)];
+export function handoffKeys(id: number, m: MessageRecord): unknown[][] {
+  return m.handoffs.map((h, seq) => [enc(h.queueId), id, seq]);
 }
 
-/** A message row back to a record, children empty (the reader fills them). */
-export function messageFromRow(row: MessagesTable): MessageRecord {
-  const bounceHost = decOrNull(row.bounce_of_host);
-  const bounceQueue = decOrNull(row.bounce_of_queue_id);
-  return {
-    kind: row.kind === 'refused' ? 'refused' : 'message',
-    messageId: decOrNull(row.message_id),
-    sender: decOrNull(row.sender),
-    firstSeen: row.first_seen,
-    lastSeen: row.last_seen,
-    subject: decOrNull(row.subject),
-    size: row.size,
-    clientIp: decOrNull(row.client_ip),
-    clientName: decOrNull(row.client_name),
-    helo: decOrNull(row.helo),
-    saslUser: decOrNull(row.sasl_user),
-    spam:
-      row.spam_score === null
-        ? null
-        : { score: row.spam_score, required: row.spam_required, isSpam: toBool(row.is_spam) },
-    virus: decOrNull(row.virus),
-    partial: toBool(row.partial),
-    complete: toBool(row.complete),
-    queueIds: [],
-    deliveries: [],
-    events: [],
-    links: parseLinks(row.links),
-    bounceOf: bounceHost !== null && bounceQueue !== null ? { host: bounceHost, queueId: bounceQueue } : null,
-    handoffs: [],
-  };
-}
-
-function parseLinks(json: string): string[] {
-  const value: unknown = JSON.parse(json);
-  return Array.isArray(value) ? value.filter((x): x is string => typeof x === 'string') : [];
-}
-
-export function deliveryFromRow(row: DeliveriesTable): DeliveryRecord {
-  return {
-    recipient: dec(row.recipient),
-    origRecipient: decOrNull(row.orig_recipient),
-    status: row.status as DeliveryStatus,
-    at: row.at,
-    host: dec(row.host),
-    relay: decOrNull(row.relay),
-    mailbox: decOrNull(row.mailbox),
-    dsn: decOrNull(row.dsn),
-    reason: decOrNull(row.reason),
-    attempts: row.attempts,
-    queueId: decOrNull(row.queue_id),
-    handoff: decOrNull(row.handoff),
-  };
-}
-
-export function queueRefFromRow(row: QueueRefsTable): QueueRef {
-  return {
-    host: dec(row.host),
-    queueId: dec(row.queue_id),
-    firstSeen: row.first_seen,
-    lastSeen: row.last_seen,
-    closed: toBool(row.closed),
-  };
-}
-
-export function handoffFromRow(row: HandoffsTable): Handoff {
-  return { queueId: dec(row.queue_id), at: row.at, relay: decOrNull(row.relay) };
+export function handoffRows(id: number, m: MessageRecord): unknown[][] {
+  return m.handoffs.map((h, seq) => [enc(h.queueId), id, seq, h.at]);
 }
 
 /** Key of a line's origin, the same as `mergeEvents` uses. */

@@ -8,6 +8,8 @@ import type { Database, Db, Dialect } from './schema.js';
 export interface Connection {
   db: Db;
   dialect: Dialect;
+  /** The better-sqlite3 connection under `db` (SQLite only): the saver prepares its hot statements on it. */
+  sqlite: BetterSqlite3.Database | null;
 }
 
 export function isPostgresUrl(url: string): boolean {
@@ -15,9 +17,13 @@ export function isPostgresUrl(url: string): boolean {
 }
 
 export function connect(url: string, readonly: boolean): Connection {
-  return isPostgresUrl(url)
-    ? { db: connectPostgres(url, readonly), dialect: 'postgres' }
-    : { db: connectSqlite(url, readonly), dialect: 'sqlite' };
+  if (isPostgresUrl(url)) return { db: connectPostgres(url, readonly), dialect: 'postgres', sqlite: null };
+  const sqlite = openSqlite(url, readonly);
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(sqlite) }) }),
+    dialect: 'sqlite',
+    sqlite,
+  };
 }
 
 /** `sqlite:` / `sqlite://` prefixes are accepted and dropped; anything else is a file path. */
@@ -33,11 +39,14 @@ const SQLITE_PRAGMAS = [
   // 64 MiB of page cache (negative = KiB).
   'cache_size = -65536',
   'busy_timeout = 10000',
+  // A checkpoint copies the WAL into the database and syncs it: every ~40 MiB of WAL rather than every
+  // 4 MiB (the default), so an import syncs a tenth as often (measured: a third less time in commits).
+  'wal_autocheckpoint = 10000',
   'foreign_keys = ON',
   'temp_store = MEMORY',
 ];
 
-function connectSqlite(url: string, readonly: boolean): Db {
+function openSqlite(url: string, readonly: boolean): BetterSqlite3.Database {
   const path = sqlitePath(url);
   if (!readonly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const raw = new BetterSqlite3(path, readonly ? { readonly: true, fileMustExist: true } : {});
@@ -46,7 +55,7 @@ function connectSqlite(url: string, readonly: boolean): Db {
     if (readonly && pragma.startsWith('journal_mode')) continue;
     raw.pragma(pragma);
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: cachingDatabase(raw) }) });
+  return raw;
 }
 
 const STATEMENT_CACHE_SIZE = 200;

@@ -1,13 +1,18 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import { Migrator, sql } from 'kysely';
 import type { MessageRecord } from '../core/model.js';
-import { chunks, deleteIn, insertRows, inTransaction } from './bulk.js';
+import { chunks, insertRows, inTransaction, type Tx } from './bulk.js';
 import { dec, enc, encOrNull } from './codec.js';
+import { Compressor } from './compressor.js';
 import { connect } from './connect.js';
 import { migrationProvider } from './migrations/index.js';
 import { NameCache } from './names.js';
+import { BROTLI } from './pages.js';
+import { countAll, purgeLooseLines, purgeMessages } from './purge.js';
 import { clampLimit, exportMessages, looseLines, trace } from './read.js';
-import { saveInTransaction } from './save.js';
+import { saveInTransaction, saveMemory } from './save.js';
 import type { Db, Dialect } from './schema.js';
+import { readUnknownShapes, saveUnknownShapes } from './shapes.js';
 import type {
   ImportRun,
   LooseLine,
@@ -20,6 +25,7 @@ import type {
   StoredImportRun,
   TimeRange,
   TraceQuery,
+  UnknownShapes,
 } from './types.js';
 
 export type * from './types.js';
@@ -31,12 +37,9 @@ export { TRACE_KINDS } from './types.js';
  * Call `migrate()` before the first save.
  */
 export async function openStore(url: string, opts: { readonly?: boolean } = {}): Promise<Store> {
-  const { db, dialect } = connect(url, opts.readonly === true);
-  return new KyselyStore(db, dialect);
+  const { db, dialect, sqlite } = connect(url, opts.readonly === true);
+  return new KyselyStore(db, dialect, sqlite);
 }
-
-/** Messages deleted per purge transaction: bounded transactions on a store of millions of rows. */
-const PURGE_CHUNK = 1000;
 
 /**
  * Rows written by this process after which PostgreSQL statistics are refreshed. A fresh database has
@@ -48,12 +51,16 @@ const ANALYZE_AFTER = [20_000, 200_000, 2_000_000, 20_000_000];
 
 class KyselyStore implements Store {
   private readonly names = new NameCache();
+  private memory = saveMemory();
+  private readonly compressor = new Compressor(BROTLI);
   private rowsWritten = 0;
   private nextAnalyze = 0;
 
   constructor(
     private readonly db: Db,
     readonly dialect: Dialect,
+    /** The SQLite connection under `db`, for the saver's prepared statements (null on PostgreSQL). */
+    private readonly sqlite: BetterSqlite3.Database | null,
   ) {}
 
   async migrate(): Promise<void> {
@@ -69,10 +76,14 @@ class KyselyStore implements Store {
     if (batch.messages.length === 0 && batch.looseLines.length === 0) {
       return { inserted: 0, merged: 0, collapsed: 0, duplicates: 0, events: 0, looseLines: 0 };
     }
-    const { result, nameIds } = await inTransaction(this.db, this.dialect, (tx) =>
-      saveInTransaction(tx, this.dialect, this.names, batch),
+    const { result, nameIds, committed } = await inTransaction(
+      this.db,
+      this.dialect,
+      (tx) => saveInTransaction(this.tx(tx), this.names, this.memory, batch),
+      { serialize: true, relaxed: true },
     );
     this.names.adopt(nameIds);
+    committed();
     await this.refreshStatistics(result.inserted + result.events + result.looseLines);
     return result;
   }
@@ -83,7 +94,9 @@ class KyselyStore implements Store {
     if (this.dialect !== 'postgres' || threshold === undefined || this.rowsWritten < threshold) return;
     while ((ANALYZE_AFTER[this.nextAnalyze] ?? Number.POSITIVE_INFINITY) <= this.rowsWritten)
       this.nextAnalyze++;
-    await sql`analyze messages, deliveries, queue_refs, handoffs, events, loose_lines`.execute(this.db);
+    await sql`analyze messages, recipients, queue_refs, handoffs, event_slots, event_spans, loose_spans`.execute(
+      this.db,
+    );
   }
 
   trace(query: TraceQuery): Promise<MessageRecord[]> {
@@ -99,40 +112,11 @@ class KyselyStore implements Store {
   }
 
   async purge(before: number): Promise<PurgeResult> {
-    const out: PurgeResult = {
-      messages: 0,
-      deliveries: 0,
-      queueRefs: 0,
-      handoffs: 0,
-      events: 0,
-      looseLines: 0,
-    };
-    for (;;) {
-      const done = await inTransaction(
-        this.db,
-        this.dialect,
-        async (tx) => {
-          const rows = await tx
-            .selectFrom('messages')
-            .select('id')
-            .where('last_seen', '<', before)
-            .limit(PURGE_CHUNK)
-            .execute();
-          const ids = rows.map((r) => r.id);
-          if (ids.length === 0) return true;
-          out.events += await deleteIn(tx, 'events', 'message_id', ids);
-          out.deliveries += await deleteIn(tx, 'deliveries', 'message_id', ids);
-          out.queueRefs += await deleteIn(tx, 'queue_refs', 'message_id', ids);
-          out.handoffs += await deleteIn(tx, 'handoffs', 'message_id', ids);
-          out.messages += await deleteIn(tx, 'messages', 'id', ids);
-          return ids.length < PURGE_CHUNK;
-        },
-        { serialize: true },
-      );
-      if (done) break;
-    }
-    const loose = await this.db.deleteFrom('loose_lines').where('at', '<', before).executeTakeFirst();
-    out.looseLines = Number(loose.numDeletedRows);
+    const tx = this.tx(this.db);
+    const out = await purgeMessages(tx, this.names, before);
+    out.looseLines = await purgeLooseLines(tx, this.names, before);
+    // What the saver remembers of its writes may name lines that are gone now.
+    if (Object.values(out).some((n) => n > 0)) this.memory = saveMemory();
     return out;
   }
 
@@ -182,9 +166,14 @@ class KyselyStore implements Store {
             s.invalid,
           ]),
         );
+        await saveUnknownShapes(tx, this.dialect, row.id, run.unknownShapes ?? []);
       },
       { serialize: false },
     );
+  }
+
+  unknownShapes(runId: number): Promise<UnknownShapes[]> {
+    return readUnknownShapes(this.db, runId);
   }
 
   async importRuns(limit = 100): Promise<StoredImportRun[]> {
@@ -230,31 +219,8 @@ class KyselyStore implements Store {
     return [...byId.values()];
   }
 
-  async counts(): Promise<StoreCounts> {
-    const count = async (table: 'messages' | 'deliveries' | 'events' | 'loose_lines') => {
-      const row = await this.db
-        .selectFrom(table)
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow();
-      return Number(row.n);
-    };
-    const unknownId = await this.names.find(this.db, 'unknown');
-    let unknownLines = 0;
-    if (unknownId !== undefined) {
-      const row = await this.db
-        .selectFrom('loose_lines')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('kind_id', '=', unknownId)
-        .executeTakeFirstOrThrow();
-      unknownLines = Number(row.n);
-    }
-    return {
-      messages: await count('messages'),
-      deliveries: await count('deliveries'),
-      events: await count('events'),
-      unknownLines,
-      looseLines: await count('loose_lines'),
-    };
+  counts(): Promise<StoreCounts> {
+    return countAll(this.db, this.names);
   }
 
   async close(): Promise<void> {
@@ -263,6 +229,11 @@ class KyselyStore implements Store {
       // A read-only connection cannot write them; that is fine.
       await sql`pragma optimize`.execute(this.db).catch(() => undefined);
     }
+    await this.compressor.close();
     await this.db.destroy();
+  }
+
+  private tx(db: Db): Tx {
+    return { db, dialect: this.dialect, sqlite: this.sqlite, compressor: this.compressor };
   }
 }

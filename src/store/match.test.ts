@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageRecord, QueueRef } from '../core/model.js';
-import { lineKey } from './codec.js';
+import { LineMap } from './line-map.js';
 import {
   groupPieces,
   HANDOFF_WINDOW,
@@ -56,7 +56,13 @@ function piece(over: Partial<MessageRecord> = {}): MessageRecord {
   };
 }
 
-const NONE: StoredCandidates = { refs: [], handoffs: [], headers: [], lines: new Map() };
+function storedLine(source: string, offset: number, message: number): LineMap<number> {
+  const lines = new LineMap<number>();
+  lines.set(source, offset, message);
+  return lines;
+}
+
+const NONE: StoredCandidates = { refs: [], handoffs: [], headers: [], lines: new LineMap() };
 
 describe('queueRefsMatch (rule 1)', () => {
   it('an open earlier entry reaches a later one within 10 days, in either argument order', () => {
@@ -165,7 +171,7 @@ describe('groupPieces', () => {
         { message: 13, messageId: 'm', sender: 'alice@example.org', firstSeen: T0 - DAY },
         { message: 14, messageId: 'm', sender: 'bob@example.org', firstSeen: T0 },
       ],
-      lines: new Map([[lineKey('s', pieces[4]!.events[0]!.offset), 15]]),
+      lines: storedLine('s', pieces[4]!.events[0]!.offset, 15),
     };
     expect(groupPieces(pieces, stored)).toEqual([
       { pieces: [0], stored: [10] },

@@ -1,5 +1,5 @@
 import type { MessageRecord, QueueRef } from '../core/model.js';
-import { lineKey } from './codec.js';
+import { LineMap } from './line-map.js';
 
 /**
  * Which pieces of a batch and which stored messages are one logical message. Pure functions over the
@@ -86,8 +86,8 @@ export interface StoredCandidates {
   refs: StoredRef[];
   handoffs: StoredHandoff[];
   headers: StoredHeader[];
-  /** Stored lines among the batch's: line key (source NUL offset) -> message id. */
-  lines: Map<string, number>;
+  /** Stored lines among the batch's: (source, offset) -> message id. */
+  lines: LineMap<number>;
 }
 
 /** What the saver asks the database for, with coarse time bounds (the rules above filter exactly). */
@@ -287,13 +287,12 @@ function isKeyless(p: MessageRecord): boolean {
 }
 
 function linkKeylessPiecesByLine(pieces: readonly MessageRecord[], uf: UnionFind): void {
-  const pieceOfLine = new Map<string, number>();
+  const pieceOfLine = new LineMap<number>();
   pieces.forEach((p, piece) => {
     if (!isKeyless(p)) return;
     for (const e of p.events) {
-      const key = lineKey(e.source, e.offset);
-      const other = pieceOfLine.get(key);
-      if (other === undefined) pieceOfLine.set(key, piece);
+      const other = pieceOfLine.get(e.source, e.offset);
+      if (other === undefined) pieceOfLine.set(e.source, e.offset, piece);
       else uf.union(other, piece);
     }
   });
@@ -337,7 +336,7 @@ function linkToStored(
     }
     if (stored.lines.size > 0) {
       for (const e of p.events) {
-        const message = stored.lines.get(lineKey(e.source, e.offset));
+        const message = stored.lines.get(e.source, e.offset);
         if (message !== undefined) uf.union(piece, storedNode(message));
       }
     }

@@ -3,10 +3,17 @@ import { dec, enc } from './codec.js';
 import type { Db, Dialect } from './schema.js';
 
 /**
- * The `names` lookup table: hosts, programs, event kinds and line sources of events and loose lines are
- * stored once and referenced by id. Names are never changed or deleted, so ids are cached for the life of
- * the store. Ids created inside a transaction are only cached once it commits (`adopt`): a rolled-back
- * id would otherwise point at nothing.
+ * Names cached at most: hosts, programs, kinds and sources are few, but program names come from the
+ * lines themselves, so hostile input could make them many. Past the bound the cache starts over
+ * (names are re-read when needed), keeping memory bounded whatever the input.
+ */
+const MAX_CACHED = 50_000;
+
+/**
+ * The `names` lookup table: hosts, programs, event kinds and line sources of events and loose lines
+ * (and the hosts of queue entries) are stored once and referenced by id. Names are never changed or
+ * deleted, so ids are cached for the life of the store. Ids created inside a transaction are only
+ * cached once it commits (`adopt`): a rolled-back id would otherwise point at nothing.
  */
 export class NameCache {
   private readonly idByValue = new Map<string, number>();
@@ -43,6 +50,11 @@ export class NameCache {
     return ids;
   }
 
+  /** Id of a cached name (committed), without asking the database. */
+  cached(value: string): number | undefined {
+    return this.idByValue.get(value);
+  }
+
   /** Id of an existing name, or undefined when it was never stored. */
   async find(db: Db, value: string): Promise<number | undefined> {
     const known = this.idByValue.get(value);
@@ -60,12 +72,23 @@ export class NameCache {
 
   /** Values of ids read from stored rows (committed, hence cached at once). */
   async values(db: Db, ids: Iterable<number>): Promise<Map<number, string>> {
-    const missing = [...new Set(ids)].filter((id) => !this.valueById.has(id));
-    for (const chunk of chunks(missing)) {
-      const rows = await db.selectFrom('names').select(['id', 'value']).where('id', 'in', chunk).execute();
-      for (const row of rows) this.remember(dec(row.value), row.id);
+    const out = new Map<number, string>();
+    const missing: number[] = [];
+    for (const id of ids) {
+      if (out.has(id)) continue;
+      const value = this.valueById.get(id);
+      if (value === undefined) missing.push(id);
+      else out.set(id, value);
     }
-    return this.valueById;
+    for (const chunk of chunks([...new Set(missing)])) {
+      const rows = await db.selectFrom('names').select(['id', 'value']).where('id', 'in', chunk).execute();
+      for (const row of rows) {
+        const value = dec(row.value);
+        out.set(row.id, value);
+        this.remember(value, row.id);
+      }
+    }
+    return out;
   }
 
   private async lookUp(db: Db, values: string[], into: Map<string, number>): Promise<void> {
@@ -84,7 +107,44 @@ export class NameCache {
   }
 
   private remember(value: string, id: number): void {
+    if (this.idByValue.size >= MAX_CACHED) {
+      this.idByValue.clear();
+      this.valueById.clear();
+    }
     this.idByValue.set(value, id);
     this.valueById.set(id, value);
+  }
+}
+
+/**
+ * The names of one saving transaction: ids of committed names from the cache, ids resolved or created in
+ * this transaction on top (`created`, for `NameCache.adopt` once it commits).
+ */
+export class BatchNames {
+  readonly created = new Map<string, number>();
+
+  constructor(
+    private readonly cache: NameCache,
+    private readonly db: Db,
+    private readonly dialect: Dialect,
+  ) {}
+
+  /** The name's id, or undefined when it has none yet (see `ensure`). */
+  readonly id = (name: string): number | undefined => this.created.get(name) ?? this.cache.cached(name);
+
+  /** The name's id, which `ensure` gave it. */
+  idOf(name: string): number {
+    const id = this.id(name);
+    if (id === undefined) throw new Error(`name without an id: ${JSON.stringify(name)}`);
+    return id;
+  }
+
+  /** Gives every one of `names` an id (creating the missing ones). */
+  async ensure(names: Iterable<string>): Promise<void> {
+    const missing: string[] = [];
+    for (const name of names) if (this.id(name) === undefined) missing.push(name);
+    if (missing.length === 0) return;
+    for (const [name, id] of await this.cache.resolve(this.db, this.dialect, missing))
+      this.created.set(name, id);
   }
 }

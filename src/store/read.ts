@@ -2,17 +2,19 @@ import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kyse
 import { normalizeAddress, normalizeMessageId } from '../core/address.js';
 import type { EventRecord, MessageRecord } from '../core/model.js';
 import { chunks } from './bulk.js';
-import {
-  dec,
-  decOrNull,
-  deliveryFromRow,
-  enc,
-  foldSubject,
-  handoffFromRow,
-  messageFromRow,
-  queueRefFromRow,
-} from './codec.js';
+import { decOrNull, enc, foldSubject } from './codec.js';
 import type { NameCache } from './names.js';
+import {
+  decodeEventMeta,
+  decodeLooseMeta,
+  decompressText,
+  type EventColumns,
+  lineText,
+  looseReason,
+  type PageText,
+  slotRecord,
+} from './pages.js';
+import { decodeRecord } from './record.js';
 import type { Database, Db, Dialect, MessagesTable } from './schema.js';
 import type { LooseLine, LooseLineQuery, TimeRange, TraceQuery } from './types.js';
 
@@ -27,6 +29,44 @@ export function clampLimit(limit: number | undefined): number {
   return Math.min(Math.max(Math.trunc(limit), 1), MAX_LIMIT);
 }
 
+/** An event page, decompressed as far as asked. */
+interface Page {
+  index: EventColumns;
+  text: PageText | null;
+}
+
+async function loadPages(db: Db, ids: Iterable<number>, withText: boolean): Promise<Map<number, Page>> {
+  const pages = new Map<number, Page>();
+  for (const chunk of chunks([...new Set(ids)])) {
+    const rows = withText
+      ? await db.selectFrom('event_pages').select(['id', 'meta', 'text']).where('id', 'in', chunk).execute()
+      : await db.selectFrom('event_pages').select(['id', 'meta']).where('id', 'in', chunk).execute();
+    for (const row of rows) {
+      const index = decodeEventMeta(row.meta);
+      pages.set(Number(row.id), {
+        index,
+        text: 'text' in row ? decompressText(row.text as Uint8Array, index) : null,
+      });
+    }
+  }
+  return pages;
+}
+
+function recordOf(row: MessagesTable, pages: Map<number, Page>): MessageRecord {
+  const page = pages.get(Number(row.page_id));
+  const json = page ? slotRecord(page.index, row.slot) : null;
+  if (json === null)
+    throw new Error(`message ${row.id}: record missing from page ${row.page_id} slot ${row.slot}`);
+  return decodeRecord(json, {
+    messageId: decOrNull(row.message_id),
+    sender: decOrNull(row.sender),
+    firstSeen: Number(row.first_seen),
+    lastSeen: Number(row.last_seen),
+    subject: decOrNull(row.subject),
+    clientIp: decOrNull(row.client_ip),
+  });
+}
+
 /** Full records for message rows, in the rows' order. Events are read only when asked. */
 export async function assemble(
   db: Db,
@@ -34,79 +74,92 @@ export async function assemble(
   rows: readonly MessagesTable[],
   withEvents: boolean,
 ): Promise<MessageRecord[]> {
-  const records = new Map<number, MessageRecord>();
-  for (const row of rows) records.set(row.id, messageFromRow(row));
-  const ids = [...records.keys()];
-  for (const chunk of chunks(ids)) {
-    const deliveries = await db
-      .selectFrom('deliveries')
-      .selectAll()
-      .where('message_id', 'in', chunk)
-      .orderBy('message_id')
-      .orderBy('seq')
-      .execute();
-    for (const d of deliveries) records.get(d.message_id)?.deliveries.push(deliveryFromRow(d));
-    const refs = await db
-      .selectFrom('queue_refs')
-      .selectAll()
-      .where('message_id', 'in', chunk)
-      .orderBy('message_id')
-      .orderBy('seq')
-      .execute();
-    for (const q of refs) records.get(q.message_id)?.queueIds.push(queueRefFromRow(q));
-    const handoffs = await db
-      .selectFrom('handoffs')
-      .selectAll()
-      .where('message_id', 'in', chunk)
-      .orderBy('message_id')
-      .orderBy('seq')
-      .execute();
-    for (const h of handoffs) records.get(h.message_id)?.handoffs.push(handoffFromRow(h));
-    if (withEvents) await readEvents(db, names, chunk, records);
+  const slots: { page_id: number; slot: number; message_id: number }[] = [];
+  if (withEvents) {
+    for (const chunk of chunks(rows.map((r) => r.id))) {
+      slots.push(
+        ...(await db
+          .selectFrom('event_slots')
+          .select(['page_id', 'slot', 'message_id'])
+          .where('message_id', 'in', chunk)
+          .where('lines', '>', 0)
+          .execute()),
+      );
+    }
   }
-  return rows.map((row) => records.get(row.id)!);
+  const pages = await loadPages(
+    db,
+    [...rows.map((r) => Number(r.page_id)), ...slots.map((s) => Number(s.page_id))],
+    withEvents,
+  );
+  const records = new Map<number, MessageRecord>();
+  for (const row of rows) records.set(Number(row.id), recordOf(row, pages));
+  if (withEvents) await addEvents(db, names, slots, pages, records);
+  return rows.map((row) => records.get(Number(row.id))!);
 }
 
 /**
  * Events in time order. Lines logged at the same time: by the firstSeen of the piece each came with,
- * then in the order they were written. That is the order `mergeMessages` gives when it folds all of a
- * message's pieces oldest first, so a message reads the same whether its pieces were saved in one
- * batch or several, in any order.
+ * then in the order they were written (page, then position). That is the order `mergeMessages` gives
+ * when it folds all of a message's pieces oldest first, so a message reads the same whether its pieces
+ * were saved in one batch or several, in any order.
  */
-async function readEvents(
+async function addEvents(
   db: Db,
   names: NameCache,
-  ids: number[],
+  slots: readonly { page_id: number; slot: number; message_id: number }[],
+  pages: Map<number, Page>,
   records: Map<number, MessageRecord>,
 ): Promise<void> {
-  const rows = await db
-    .selectFrom('events')
-    .select(['message_id', 'at', 'host_id', 'program_id', 'kind_id', 'origin_id', 'line_offset', 'text'])
-    .where('message_id', 'in', ids)
-    .orderBy('message_id')
-    .orderBy('at')
-    .orderBy('piece_start')
-    .orderBy('id')
-    .execute();
-  const values = await names.values(
-    db,
-    rows.flatMap((r) => [r.host_id, r.program_id, r.kind_id, r.origin_id]),
-  );
-  for (const r of rows) {
-    const event: EventRecord = {
-      at: r.at,
-      host: values.get(r.host_id) ?? '',
-      program: values.get(r.program_id) ?? '',
-      kind: values.get(r.kind_id) ?? '',
-      text: dec(r.text),
-      source: values.get(r.origin_id) ?? '',
-      offset: r.line_offset,
-    };
-    records.get(r.message_id)?.events.push(event);
+  const ids = new Set<number>();
+  for (const s of slots) {
+    const c = pages.get(Number(s.page_id))?.index;
+    const slot = c?.slots[s.slot];
+    if (!c || !slot) continue;
+    for (let i = slot.firstLine; i < slot.firstLine + slot.lines; i++) {
+      ids.add(c.hostId[i]!).add(c.programId[i]!).add(c.kindId[i]!).add(c.originId[i]!);
+    }
+  }
+  const values = await names.values(db, ids);
+  const byMessage = new Map<
+    number,
+    { event: EventRecord; pieceStart: number; page: number; line: number }[]
+  >();
+  for (const s of slots) {
+    const pageId = Number(s.page_id);
+    const page = pages.get(pageId);
+    const slot = page?.index.slots[s.slot];
+    if (!page || page.text === null || !slot) continue;
+    const c = page.index;
+    let list = byMessage.get(Number(s.message_id));
+    if (!list) {
+      list = [];
+      byMessage.set(Number(s.message_id), list);
+    }
+    for (let i = slot.firstLine; i < slot.firstLine + slot.lines; i++) {
+      const event: EventRecord = {
+        at: c.at[i]!,
+        host: values.get(c.hostId[i]!) ?? '',
+        program: values.get(c.programId[i]!) ?? '',
+        kind: values.get(c.kindId[i]!) ?? '',
+        text: lineText(page.text, c, i),
+        source: values.get(c.originId[i]!) ?? '',
+        offset: c.offset[i]!,
+      };
+      list.push({ event, pieceStart: c.pieceStart[i]!, page: pageId, line: i });
+    }
+  }
+  for (const [id, list] of byMessage) {
+    const record = records.get(id);
+    if (!record) continue;
+    list.sort(
+      (a, b) => a.event.at - b.event.at || a.pieceStart - b.pieceStart || a.page - b.page || a.line - b.line,
+    );
+    record.events = list.map((x) => x.event);
   }
 }
 
-/** Stored records by id, without events (what the saver merges into). */
+/** Stored records by id, without events (what the saver merges into and the purge deletes). */
 export async function loadByIds(
   db: Db,
   names: NameCache,
@@ -117,7 +170,7 @@ export async function loadByIds(
     rows.push(...(await db.selectFrom('messages').selectAll().where('id', 'in', chunk).execute()));
   }
   const records = await assemble(db, names, rows, false);
-  return new Map(rows.map((row, i) => [row.id, records[i]!]));
+  return new Map(rows.map((row, i) => [Number(row.id), records[i]!]));
 }
 
 type MessagesEb = ExpressionBuilder<Database, 'messages'>;
@@ -173,12 +226,12 @@ function traceCondition(eb: MessagesEb, dialect: Dialect, query: TraceQuery): Ex
   }
 }
 
+/** Messages with a delivery to the address, as recipient or original recipient. */
 function recipientIds(eb: MessagesEb, address: string) {
   return eb
-    .selectFrom('deliveries')
-    .select('deliveries.message_id')
-    .where('deliveries.recipient', '=', address)
-    .union(eb.selectFrom('deliveries as o').select('o.message_id').where('o.orig_recipient', '=', address));
+    .selectFrom('recipients')
+    .select('recipients.message_id')
+    .where('recipients.address', '=', address);
 }
 
 export async function trace(
@@ -231,10 +284,17 @@ export async function* exportMessages(
     yield* await assemble(db, names, rows, true);
     if (rows.length < EXPORT_PAGE) return;
     const last = rows[rows.length - 1]!;
-    after = { firstSeen: last.first_seen, id: last.id };
+    after = { firstSeen: Number(last.first_seen), id: Number(last.id) };
   }
 }
 
+/** Loose pages read per query while listing. */
+const LOOSE_PAGES_PER_READ = 16;
+
+/**
+ * Loose lines in time order (ties in the order they were written). Pages are read in first-line-time
+ * order until the next page starts after the `limit`-th line found so far.
+ */
 export async function looseLines(db: Db, names: NameCache, query: LooseLineQuery): Promise<LooseLine[]> {
   const limit = clampLimit(query.limit);
   let kindId: number | undefined;
@@ -242,27 +302,91 @@ export async function looseLines(db: Db, names: NameCache, query: LooseLineQuery
     kindId = await names.find(db, query.kind);
     if (kindId === undefined) return [];
   }
-  let select = db.selectFrom('loose_lines').selectAll();
-  if (kindId !== undefined) select = select.where('kind_id', '=', kindId);
-  if (query.from !== undefined) select = select.where('at', '>=', query.from);
-  if (query.to !== undefined) select = select.where('at', '<=', query.to);
-  const rows = await select.orderBy('at').orderBy('id').limit(limit).execute();
+  const from = query.from ?? Number.NEGATIVE_INFINITY;
+  const to = query.to ?? Number.POSITIVE_INFINITY;
+  const found: { line: LooseLine; ids: number[]; page: number; index: number }[] = [];
+  let cursor: { firstAt: number; id: number } | null = null;
+  for (;;) {
+    const after: { firstAt: number; id: number } | null = cursor;
+    let select = db.selectFrom('loose_pages').select(['id', 'first_at', 'meta', 'text']);
+    if (kindId !== undefined) {
+      const kind = kindId;
+      select = select.where('id', 'in', (eb) =>
+        eb.selectFrom('loose_kinds').select('loose_kinds.page_id').where('loose_kinds.kind_id', '=', kind),
+      );
+    }
+    if (query.from !== undefined) select = select.where('last_at', '>=', query.from);
+    if (query.to !== undefined) select = select.where('first_at', '<=', query.to);
+    if (after !== null) {
+      select = select.where((eb) =>
+        eb.and([
+          eb('first_at', '>=', after.firstAt),
+          eb.or([eb('first_at', '>', after.firstAt), eb('id', '>', after.id)]),
+        ]),
+      );
+    }
+    const pages = await select.orderBy('first_at').orderBy('id').limit(LOOSE_PAGES_PER_READ).execute();
+    for (const page of pages) {
+      if (found.length >= limit && Number(page.first_at) > kthTime(found, limit)) {
+        return finish(db, names, found, limit);
+      }
+      const c = decodeLooseMeta(page.meta);
+      const text = decompressText(page.text, c);
+      for (let i = 0; i < c.count; i++) {
+        const at = c.at[i]!;
+        if (at < from || at > to || (kindId !== undefined && c.kindId[i] !== kindId)) continue;
+        const line: LooseLine = {
+          at,
+          host: '',
+          program: '',
+          kind: '',
+          text: lineText(text, c, i),
+          source: '',
+          offset: c.offset[i]!,
+        };
+        const reason = looseReason(text, c, i);
+        if (reason !== undefined) line.reason = reason;
+        const ids = [c.hostId[i]!, c.programId[i]!, c.kindId[i]!, c.originId[i]!];
+        found.push({ line, ids, page: Number(page.id), index: i });
+      }
+      cursor = { firstAt: Number(page.first_at), id: Number(page.id) };
+    }
+    if (pages.length < LOOSE_PAGES_PER_READ) return finish(db, names, found, limit);
+  }
+}
+
+function byTimeThenWrite(
+  a: { line: LooseLine; page: number; index: number },
+  b: { line: LooseLine; page: number; index: number },
+): number {
+  return a.line.at - b.line.at || a.page - b.page || a.index - b.index;
+}
+
+/** Time of the `limit`-th earliest line found (sorts `found` in place). */
+function kthTime(found: { line: LooseLine; page: number; index: number }[], limit: number): number {
+  found.sort(byTimeThenWrite);
+  found.length = Math.min(found.length, limit);
+  return found[found.length - 1]!.line.at;
+}
+
+async function finish(
+  db: Db,
+  names: NameCache,
+  found: { line: LooseLine; ids: number[]; page: number; index: number }[],
+  limit: number,
+): Promise<LooseLine[]> {
+  found.sort(byTimeThenWrite);
+  const kept = found.slice(0, limit);
   const values = await names.values(
     db,
-    rows.flatMap((r) => [r.host_id, r.program_id, r.kind_id, r.origin_id]),
+    kept.flatMap((f) => f.ids),
   );
-  return rows.map((r) => {
-    const line: LooseLine = {
-      at: r.at,
-      host: values.get(r.host_id) ?? '',
-      program: values.get(r.program_id) ?? '',
-      kind: values.get(r.kind_id) ?? '',
-      text: dec(r.text),
-      source: values.get(r.origin_id) ?? '',
-      offset: r.line_offset,
-    };
-    const reason = decOrNull(r.reason);
-    if (reason !== null) line.reason = reason;
+  return kept.map(({ line, ids }) => {
+    const [host, program, kind, origin] = ids;
+    line.host = values.get(host!) ?? '';
+    line.program = values.get(program!) ?? '';
+    line.kind = values.get(kind!) ?? '';
+    line.source = values.get(origin!) ?? '';
     return line;
   });
 }

@@ -1,32 +1,44 @@
-import { sql } from 'kysely';
+import { type SqlBool, sql } from 'kysely';
 import { mergeMessages } from '../core/merge.js';
-import type { EventRecord, MessageRecord } from '../core/model.js';
-import { chunks, deleteIn, insertRows, updateRows } from './bulk.js';
+import type { EventRecord, LooseLine, MessageRecord } from '../core/model.js';
+import { allocateIds, chunks, deleteKeys, insert, keyChunks, type Tx, update } from './bulk.js';
 import {
-  boolWriter,
-  DELIVERY_COLUMNS,
   dec,
   decOrNull,
-  deliveryValues,
-  EVENT_COLUMNS,
   enc,
-  encOrNull,
-  eventKey,
-  HANDOFF_COLUMNS,
-  handoffValues,
-  LOOSE_LINE_COLUMNS,
-  lineKey,
+  HANDOFF_KEYS,
+  handoffKeys,
   MESSAGE_COLUMNS,
   messageValues,
-  QUEUE_REF_COLUMNS,
-  queueRefValues,
+  QUEUE_REF_KEYS,
+  queueRefKeys,
+  RECIPIENT_KEYS,
+  recipientKeys,
   toBool,
 } from './codec.js';
+import { LineMap } from './line-map.js';
+import {
+  findStoredLines,
+  type LineTable,
+  placePage,
+  placeSlot,
+  RecentLines,
+  raiseGeneration,
+  readGeneration,
+  type WrittenLines,
+} from './lines.js';
 import { type Group, groupPieces, type LookupKeys, lookupKeys, type StoredCandidates } from './match.js';
-import type { NameCache } from './names.js';
+import { BatchNames, type NameCache } from './names.js';
 import { loadByIds } from './read.js';
-import type { Db, Dialect } from './schema.js';
-import type { LooseLine, SaveBatch, SaveResult } from './types.js';
+import type { Dialect } from './schema.js';
+import type { SaveBatch, SaveResult } from './types.js';
+import {
+  type MessageWrite,
+  type PagesInFlight,
+  startEventPages,
+  startLoosePages,
+  writeSearchRows,
+} from './write.js';
 
 /**
  * Saving a batch (one transaction, see README.md "Saving and merging"):
@@ -40,15 +52,31 @@ import type { LooseLine, SaveBatch, SaveResult } from './types.js';
  *    uses). A piece whose lines are all stored already is a re-save and is skipped, so saving a record
  *    twice leaves the database as it was.
  * 6. Write: new messages get new ids; a group holding stored messages keeps the oldest one's id, its
- *    other stored messages' events are re-pointed to it and their rows deleted; children (deliveries,
- *    queue entries, hand-offs) of a merged message are rewritten; only events not stored are inserted.
+ *    other stored messages' lines are re-pointed to it and their rows deleted. Each written message gets
+ *    a slot in the batch's event pages with its new lines and its whole record; its search rows
+ *    (recipients, queue entries, hand-offs) are rewritten.
  */
+
+/** What the saver remembers of its own writes between batches (lines.ts). */
+export type SaveMemory = Record<LineTable, RecentLines>;
+
+export function saveMemory(): SaveMemory {
+  return { event: new RecentLines(), loose: new RecentLines() };
+}
+
+export interface SaveOutcome {
+  result: SaveResult;
+  nameIds: Map<string, number>;
+  /** To call once the transaction committed: the memory takes in what the batch wrote. */
+  committed(): void;
+}
+
 export async function saveInTransaction(
-  tx: Db,
-  dialect: Dialect,
-  names: NameCache,
+  tx: Tx,
+  cache: NameCache,
+  memory: SaveMemory,
   batch: SaveBatch,
-): Promise<{ result: SaveResult; nameIds: Map<string, number> }> {
+): Promise<SaveOutcome> {
   const result: SaveResult = {
     inserted: 0,
     merged: 0,
@@ -57,29 +85,52 @@ export async function saveInTransaction(
     events: 0,
     looseLines: 0,
   };
-  const nameIds = await names.resolve(tx, dialect, batchNames(batch));
-  if (batch.messages.length > 0) await saveMessages(tx, dialect, names, batch.messages, nameIds, result);
-  if (batch.looseLines.length > 0) {
-    result.looseLines = await insertLooseLines(tx, dialect, batch.looseLines, nameIds);
+  const generation = await readGeneration(tx.db);
+  for (const recent of Object.values(memory)) if (recent.generation !== generation) recent.reset(generation);
+  // Sources (and queue entries' hosts) are needed from the start; the other names get their ids as
+  // the pages are written (write.ts), which spares a pass over every line for names nearly always known.
+  const names = new BatchNames(cache, tx.db, tx.dialect);
+  await names.ensure(batchSources(batch));
+  // Loose pages first: they compress (compressor.ts) while the messages are worked out and written.
+  const loose =
+    batch.looseLines.length > 0 ? await startLooseLines(tx, batch.looseLines, names, memory.loose) : null;
+  const events =
+    batch.messages.length > 0
+      ? await saveMessages(tx, cache, batch.messages, names, memory.event, result)
+      : null;
+  if (loose) {
+    await loose.finish();
+    result.looseLines = loose.lines;
   }
-  return { result, nameIds };
+  const wrote = result.inserted + result.merged + result.events + result.looseLines > 0;
+  const next = wrote ? await raiseGeneration(tx.db) : generation;
+  return {
+    result,
+    nameIds: names.created,
+    committed: () => {
+      memory.event.generation = next;
+      memory.loose.generation = next;
+      if (events) memory.event.add(events);
+      if (loose) memory.loose.add(loose.written);
+    },
+  };
 }
 
-function* batchNames(batch: SaveBatch): Iterable<string> {
+/** The batch's line sources and queue entries' hosts (a source equal to the previous line's is skipped). */
+function batchSources(batch: SaveBatch): Set<string> {
+  const out = new Set<string>();
+  let last: string | null = null;
+  const take = (source: string) => {
+    if (source === last) return;
+    out.add(source);
+    last = source;
+  };
   for (const m of batch.messages) {
-    for (const e of m.events) {
-      yield e.host;
-      yield e.program;
-      yield e.kind;
-      yield e.source;
-    }
+    for (const e of m.events) take(e.source);
+    for (const q of m.queueIds) out.add(q.host);
   }
-  for (const l of batch.looseLines) {
-    yield l.host;
-    yield l.program;
-    yield l.kind;
-    yield l.source;
-  }
+  for (const l of batch.looseLines) take(l.source);
+  return out;
 }
 
 /** How one group is written. */
@@ -89,42 +140,49 @@ interface Plan {
   keep: number | null;
   /** Other stored messages of the group, collapsed into `keep`. */
   drop: number[];
-  /** Events to insert (not stored yet), with the firstSeen of the piece each came with. */
-  events: { event: EventRecord; pieceStart: number }[];
+  /** Lines to write (not stored yet) ... */
+  events: readonly EventRecord[];
+  /** ... and the firstSeen of the piece each came with (or one value for all). */
+  pieceStarts: number | readonly number[];
 }
 
 async function saveMessages(
-  tx: Db,
-  dialect: Dialect,
-  names: NameCache,
+  tx: Tx,
+  cache: NameCache,
   pieces: readonly MessageRecord[],
-  nameIds: Map<string, number>,
+  names: BatchNames,
+  recent: RecentLines,
   result: SaveResult,
-): Promise<void> {
-  const stored = await storedLineKeys(tx, pieces, nameIds);
-  const candidates = await findCandidates(tx, lookupKeys(pieces));
+): Promise<WrittenLines> {
+  const stored = await storedLines(tx, pieces, names, recent);
+  const candidates = await findCandidates(tx, cache, lookupKeys(pieces));
   const groups = groupPieces(pieces, { ...candidates, lines: stored });
-  const records = await loadByIds(tx, names, [...new Set(groups.flatMap((g) => g.stored))]);
+  const records = await loadByIds(tx.db, cache, [...new Set(groups.flatMap((g) => g.stored))]);
   const plans: Plan[] = [];
   for (const group of groups) {
     const plan = planGroup(group, pieces, records, stored, result);
     if (plan) plans.push(plan);
   }
-  await writePlans(tx, dialect, plans, nameIds, result);
+  // Stored records bring the hosts of their queue entries, which need ids too (usually cached).
+  await names.ensure([...records.values()].flatMap((r) => r.queueIds.map((q) => q.host)));
+  return writePlans(tx, plans, records, names, result);
+}
+
+function holdsStoredLine(piece: MessageRecord, storedLines: LineMap<number>): boolean {
+  return storedLines.size > 0 && piece.events.some((e) => storedLines.has(e.source, e.offset));
 }
 
 function planGroup(
   group: Group,
   pieces: readonly MessageRecord[],
   records: Map<number, MessageRecord>,
-  storedLines: Map<string, number>,
+  storedLines: LineMap<number>,
   result: SaveResult,
 ): Plan | null {
-  if (group.pieces.length === 1 && group.stored.length === 0 && storedLines.size === 0) {
-    // The common case, a new message none of whose lines is stored: no merge, no key bookkeeping.
-    const piece = pieces[group.pieces[0]!]!;
-    const events = piece.events.map((event) => ({ event, pieceStart: piece.firstSeen }));
-    return { merged: piece, keep: null, drop: [], events };
+  const first = pieces[group.pieces[0]!]!;
+  if (group.pieces.length === 1 && group.stored.length === 0 && !holdsStoredLine(first, storedLines)) {
+    // The common case, a new message none of whose lines is stored: no merge, no line bookkeeping.
+    return { merged: first, keep: null, drop: [], events: first.events, pieceStarts: first.firstSeen };
   }
   const stored = group.stored
     .map((id) => ({ id, record: records.get(id)! }))
@@ -135,8 +193,9 @@ function planGroup(
     ...group.pieces.map((i) => ({ record: pieces[i]!, piece: true })),
   ].sort((a, b) => a.record.firstSeen - b.record.firstSeen);
 
-  // Line key -> firstSeen of the first piece (in fold order) that brought the line.
-  const pieceStart = new Map<string, number>();
+  // Line -> firstSeen of the first piece (in fold order) that brought it.
+  const pieceStart = new LineMap<number>();
+  const lines: (readonly EventRecord[])[] = [];
   let merged: MessageRecord | null = null;
   let fresh = 0;
   for (const { record, piece } of items) {
@@ -147,279 +206,290 @@ function planGroup(
       }
       fresh++;
       for (const e of record.events) {
-        const key = eventKey(e);
-        if (!pieceStart.has(key)) pieceStart.set(key, record.firstSeen);
+        if (!pieceStart.has(e.source, e.offset)) pieceStart.set(e.source, e.offset, record.firstSeen);
       }
     }
-    merged = merged === null ? record : mergeMessages(merged, record);
+    lines.push(record.events);
+    const bare = record.events.length > 0 ? { ...record, events: [] } : record;
+    merged = merged === null ? bare : mergeMessages(merged, bare);
   }
   if (fresh === 0 || merged === null) return null;
 
-  // A line shared by two groups (which a sane correlator never emits) is written once: the insert
-  // ignores conflicts on the line's origin.
-  const events: Plan['events'] = [];
-  for (const e of merged.events) {
-    const key = eventKey(e);
-    if (!storedLines.has(key)) events.push({ event: e, pieceStart: pieceStart.get(key) ?? merged.firstSeen });
+  const events: EventRecord[] = [];
+  const pieceStarts: number[] = [];
+  for (const e of lines.length === 1 ? lines[0]! : foldEvents(lines)) {
+    if (storedLines.has(e.source, e.offset)) continue;
+    events.push(e);
+    pieceStarts.push(pieceStart.get(e.source, e.offset) ?? merged.firstSeen);
   }
   const [keep, ...drop] = stored.map((s) => s.id);
-  return { merged, keep: keep ?? null, drop, events };
-}
-
-/** A piece whose every line is stored (or already folded in this batch) was saved before. */
-function isResave(
-  piece: MessageRecord,
-  storedLines: Map<string, number>,
-  folded: Map<string, number>,
-): boolean {
-  if (piece.events.length === 0) return false;
-  return piece.events.every((e) => {
-    const key = eventKey(e);
-    return storedLines.has(key) || folded.has(key);
-  });
+  return { merged, keep: keep ?? null, drop, events, pieceStarts };
 }
 
 /**
- * The batch's event lines that are stored already: line key (`lineKey`) -> id of the message holding
- * the line. Per source, one `max(offset)`
- * probe first: an import reading a file forward only ever brings offsets beyond it, and then no
- * further lookup is needed.
+ * The lines of records folded in this order, as `mergeMessages` leaves them: each line once (its first
+ * occurrence), in time order, lines of the same time in fold order. Folding the records without their
+ * lines and ordering the lines once gives the same as merging them at every step, for less.
  */
-async function storedLineKeys(
-  tx: Db,
-  pieces: readonly MessageRecord[],
-  nameIds: Map<string, number>,
-): Promise<Map<string, number>> {
-  const offsetsBySource = new Map<string, number[]>();
-  for (const p of pieces) {
-    for (const e of p.events) {
-      const list = offsetsBySource.get(e.source);
-      if (list) list.push(e.offset);
-      else offsetsBySource.set(e.source, [e.offset]);
+function foldEvents(lists: readonly (readonly EventRecord[])[]): EventRecord[] {
+  const seen = new LineMap<true>();
+  const out: EventRecord[] = [];
+  for (const list of lists) {
+    for (const e of list) {
+      if (seen.has(e.source, e.offset)) continue;
+      seen.set(e.source, e.offset, true);
+      out.push(e);
     }
   }
-  const found = new Map<string, number>();
-  for (const [source, offsets] of offsetsBySource) {
-    const originId = nameIds.get(source)!;
-    const top = await tx
-      .selectFrom('events')
-      .select((eb) => eb.fn.max('line_offset').as('max'))
-      .where('origin_id', '=', originId)
-      .executeTakeFirst();
-    const max = top?.max;
-    if (max === null || max === undefined) continue;
-    const candidates = [...new Set(offsets.filter((o) => o <= max))];
-    for (const chunk of chunks(candidates)) {
-      const rows = await tx
-        .selectFrom('events')
-        .select(['line_offset', 'message_id'])
-        .where('origin_id', '=', originId)
-        .where('line_offset', 'in', chunk)
-        .execute();
-      for (const row of rows) found.set(lineKey(source, row.line_offset), row.message_id);
-    }
-  }
-  return found;
+  // Array.prototype.sort is stable: lines of the same time keep their fold order.
+  return out.sort((x, y) => x.at - y.at);
 }
 
-async function findCandidates(tx: Db, keys: LookupKeys): Promise<Omit<StoredCandidates, 'lines'>> {
+/** A piece whose every line is stored (or already folded in this batch) was saved before. */
+function isResave(piece: MessageRecord, storedLines: LineMap<number>, folded: LineMap<number>): boolean {
+  if (piece.events.length === 0) return false;
+  return piece.events.every((e) => storedLines.has(e.source, e.offset) || folded.has(e.source, e.offset));
+}
+
+/** Offsets of the given lines per origin id (lines given as lists). */
+function offsetsByOrigin(
+  lists: readonly (readonly { source: string; offset: number }[])[],
+  names: BatchNames,
+): Map<number, number[]> {
+  const out = new Map<number, number[]>();
+  let source: string | null = null;
+  let list: number[] = [];
+  for (const lines of lists) {
+    for (const line of lines) {
+      if (line.source !== source) {
+        source = line.source;
+        const originId = names.idOf(source);
+        let existing = out.get(originId);
+        if (!existing) {
+          existing = [];
+          out.set(originId, existing);
+        }
+        list = existing;
+      }
+      list.push(line.offset);
+    }
+  }
+  return out;
+}
+
+/** The batch's event lines that are stored already, with the id of the message holding each. */
+async function storedLines(
+  tx: Tx,
+  pieces: readonly MessageRecord[],
+  names: BatchNames,
+  recent: RecentLines,
+): Promise<LineMap<number>> {
+  const out = new LineMap<number>();
+  const lists = pieces.map((p) => p.events);
+  const wanted = offsetsByOrigin(lists, names);
+  const found = await findStoredLines(tx.db, 'event', wanted, recent);
+  if (found.size === 0) return out;
+  const pages = new Set<number>();
+  for (const byOffset of found.values()) for (const at of byOffset.values()) pages.add(placePage(at));
+  const owner = new Map<string, number>();
+  for (const chunk of chunks([...pages])) {
+    const rows = await tx.db
+      .selectFrom('event_slots')
+      .select(['page_id', 'slot', 'message_id'])
+      .where('page_id', 'in', chunk)
+      .execute();
+    for (const row of rows) owner.set(`${row.page_id}/${row.slot}`, Number(row.message_id));
+  }
+  const sourceOf = new Map<number, string>();
+  let last: string | null = null;
+  for (const list of lists) {
+    for (const e of list) {
+      if (e.source === last) continue;
+      last = e.source;
+      sourceOf.set(names.idOf(last), last);
+    }
+  }
+  for (const [originId, byOffset] of found) {
+    const source = sourceOf.get(originId)!;
+    for (const [offset, at] of byOffset) {
+      // A slot without an owner belonged to a purged message: its lines count as not stored.
+      const message = owner.get(`${placePage(at)}/${placeSlot(at)}`);
+      if (message !== undefined) out.set(source, offset, message);
+    }
+  }
+  return out;
+}
+
+/** `column IN (values)`, or `column = any(values)` on PostgreSQL (see `keyChunks`). */
+function oneOf(dialect: Dialect, column: string, values: readonly string[]) {
+  return dialect === 'postgres'
+    ? sql<SqlBool>`${sql.ref(column)} = any(${values}::text[])`
+    : sql<SqlBool>`${sql.ref(column)} in (${sql.join(values)})`;
+}
+
+async function findCandidates(
+  tx: Tx,
+  names: NameCache,
+  keys: LookupKeys,
+): Promise<Omit<StoredCandidates, 'lines'>> {
   const out: Omit<StoredCandidates, 'lines'> = { refs: [], handoffs: [], headers: [] };
-  for (const chunk of chunks(keys.refQueueIds.map(enc))) {
-    const rows = await tx
+  for (const chunk of keyChunks(tx.dialect, keys.refQueueIds.map(enc))) {
+    const rows = await tx.db
       .selectFrom('queue_refs')
-      .select(['message_id', 'host', 'queue_id', 'first_seen', 'last_seen', 'closed'])
-      .where('queue_id', 'in', chunk)
+      .select(['message_id', 'host_id', 'queue_id', 'first_seen', 'last_seen', 'closed'])
+      .where(oneOf(tx.dialect, 'queue_id', chunk))
       .where('last_seen', '>=', keys.refWindow[0])
       .where('first_seen', '<=', keys.refWindow[1])
       .execute();
+    const hosts = await names.values(
+      tx.db,
+      rows.map((r) => r.host_id),
+    );
     for (const r of rows) {
       out.refs.push({
-        message: r.message_id,
-        host: dec(r.host),
+        message: Number(r.message_id),
+        host: hosts.get(r.host_id) ?? '',
         queueId: dec(r.queue_id),
-        firstSeen: r.first_seen,
-        lastSeen: r.last_seen,
+        firstSeen: Number(r.first_seen),
+        lastSeen: Number(r.last_seen),
         closed: toBool(r.closed),
       });
     }
   }
-  for (const chunk of chunks(keys.handoffQueueIds.map(enc))) {
-    const rows = await tx
+  for (const chunk of keyChunks(tx.dialect, keys.handoffQueueIds.map(enc))) {
+    const rows = await tx.db
       .selectFrom('handoffs')
       .select(['message_id', 'queue_id', 'at'])
-      .where('queue_id', 'in', chunk)
+      .where(oneOf(tx.dialect, 'queue_id', chunk))
       .where('at', '>=', keys.handoffWindow[0])
       .where('at', '<=', keys.handoffWindow[1])
       .execute();
-    for (const r of rows) out.handoffs.push({ message: r.message_id, queueId: dec(r.queue_id), at: r.at });
+    for (const r of rows) {
+      out.handoffs.push({ message: Number(r.message_id), queueId: dec(r.queue_id), at: Number(r.at) });
+    }
   }
-  for (const chunk of chunks(keys.messageIds.map(enc))) {
-    const rows = await tx
+  for (const chunk of keyChunks(tx.dialect, keys.messageIds.map(enc))) {
+    const rows = await tx.db
       .selectFrom('messages')
       .select(['id', 'message_id', 'sender', 'first_seen'])
-      .where('message_id', 'in', chunk)
+      .where(oneOf(tx.dialect, 'message_id', chunk))
       .where('first_seen', '>=', keys.messageIdWindow[0])
       .where('first_seen', '<=', keys.messageIdWindow[1])
       .execute();
     for (const r of rows) {
       out.headers.push({
-        message: r.id,
+        message: Number(r.id),
         messageId: dec(r.message_id ?? ''),
         sender: decOrNull(r.sender),
-        firstSeen: r.first_seen,
+        firstSeen: Number(r.first_seen),
       });
     }
   }
   return out;
 }
 
-async function allocateIds(tx: Db, dialect: Dialect, count: number): Promise<number[]> {
-  if (count === 0) return [];
-  if (dialect === 'postgres') {
-    const { rows } = await sql<{ id: number }>`
-      select nextval(pg_get_serial_sequence('messages', 'id')) as id from generate_series(1, ${count})
-    `.execute(tx);
-    return rows.map((r) => r.id);
-  }
-  // Safe under `begin immediate`: no other writer can take ids until this transaction ends.
-  const top = await tx
-    .selectFrom('messages')
-    .select((eb) => eb.fn.max('id').as('max'))
-    .executeTakeFirst();
-  const base = top?.max ?? 0;
-  return Array.from({ length: count }, (_, i) => base + i + 1);
-}
-
 async function writePlans(
-  tx: Db,
-  dialect: Dialect,
+  tx: Tx,
   plans: readonly Plan[],
-  nameIds: Map<string, number>,
+  records: Map<number, MessageRecord>,
+  names: BatchNames,
   result: SaveResult,
-): Promise<void> {
-  const bool = boolWriter(dialect);
+): Promise<WrittenLines> {
   const fresh = plans.filter((p) => p.keep === null);
-  const kept = plans.filter((p) => p.keep !== null);
-  const newIds = await allocateIds(tx, dialect, fresh.length);
-  const idOf = new Map<Plan, number>();
-  for (const [i, p] of fresh.entries()) idOf.set(p, newIds[i]!);
-  for (const p of kept) idOf.set(p, p.keep!);
+  const newIds = await allocateIds(tx, 'messages', fresh.length);
+  let next = 0;
+  const writes: MessageWrite[] = plans.map((p) => ({
+    id: p.keep ?? newIds[next++]!,
+    record: p.merged,
+    events: p.events,
+    pieceStarts: p.pieceStarts,
+  }));
+  const pages = await startEventPages(tx, writes, names);
+  result.events += pages.lines;
 
-  await insertRows(
+  const rows = writes.map((w, i) =>
+    messageValues(w.id, w.record, pages.records[i]!.pageId, pages.records[i]!.slot),
+  );
+  await insert(
     tx,
-    dialect,
     'messages',
     MESSAGE_COLUMNS,
-    fresh.map((p) => messageValues(idOf.get(p)!, p.merged, bool)),
+    rows.filter((_, i) => plans[i]!.keep === null),
   );
   result.inserted += fresh.length;
-
-  if (kept.length > 0) {
-    // Children of merged messages are rewritten whole; events are only ever added or re-pointed.
-    const touched = kept.flatMap((p) => [p.keep!, ...p.drop]);
-    await deleteIn(tx, 'deliveries', 'message_id', touched);
-    await deleteIn(tx, 'queue_refs', 'message_id', touched);
-    await deleteIn(tx, 'handoffs', 'message_id', touched);
-    const repoint = kept.flatMap((p) => p.drop.map((d) => [d, p.keep!]));
-    if (repoint.length > 0) {
-      await updateRows(
-        tx,
-        dialect,
-        'events',
-        [
-          ['message_id', 'int8'],
-          ['message_id', 'int8'],
-        ],
-        repoint,
-      );
-      result.collapsed += await deleteIn(
-        tx,
-        'messages',
-        'id',
-        repoint.map(([d]) => d!),
-      );
-    }
-    await updateRows(
+  if (fresh.length < plans.length) {
+    await update(
       tx,
-      dialect,
       'messages',
       MESSAGE_COLUMNS,
-      kept.map((p) => messageValues(p.keep!, p.merged, bool)),
+      rows.filter((_, i) => plans[i]!.keep !== null),
     );
-    result.merged += kept.length;
+    result.merged += plans.length - fresh.length;
+    result.collapsed += await rewriteStored(tx, plans, records);
   }
-
-  const deliveries: unknown[][] = [];
-  const refs: unknown[][] = [];
-  const handoffs: unknown[][] = [];
-  const events: unknown[][] = [];
-  for (const p of plans) {
-    const id = idOf.get(p)!;
-    p.merged.deliveries.forEach((d, seq) => {
-      deliveries.push(deliveryValues(id, seq, d));
-    });
-    p.merged.queueIds.forEach((q, seq) => {
-      refs.push(queueRefValues(id, seq, q, bool));
-    });
-    p.merged.handoffs.forEach((h, seq) => {
-      handoffs.push(handoffValues(id, seq, h));
-    });
-    for (const { event, pieceStart } of p.events) events.push(eventValues(id, event, pieceStart, nameIds));
-  }
-  await insertRows(tx, dialect, 'deliveries', DELIVERY_COLUMNS, deliveries);
-  await insertRows(tx, dialect, 'queue_refs', QUEUE_REF_COLUMNS, refs);
-  await insertRows(tx, dialect, 'handoffs', HANDOFF_COLUMNS, handoffs);
-  result.events += await insertRows(
-    tx,
-    dialect,
-    'events',
-    EVENT_COLUMNS,
-    events,
-    ' on conflict ("origin_id", "line_offset") do nothing',
-  );
+  await writeSearchRows(tx, writes, names);
+  await pages.finish();
+  return pages.written;
 }
 
-function eventValues(
-  messageId: number,
-  e: EventRecord,
-  pieceStart: number,
-  nameIds: Map<string, number>,
-): unknown[] {
-  return [
-    messageId,
-    e.at,
-    nameIds.get(e.host)!,
-    nameIds.get(e.program)!,
-    nameIds.get(e.kind)!,
-    nameIds.get(e.source)!,
-    e.offset,
-    pieceStart,
-    enc(e.text),
-  ];
-}
-
-async function insertLooseLines(
-  tx: Db,
-  dialect: Dialect,
-  lines: readonly LooseLine[],
-  nameIds: Map<string, number>,
+/**
+ * Merged groups: the stored messages' search rows go (they are rewritten from the merged record), the
+ * lines of the collapsed messages are re-pointed to the kept one and their rows deleted. Returns the
+ * number collapsed.
+ */
+async function rewriteStored(
+  tx: Tx,
+  plans: readonly Plan[],
+  records: Map<number, MessageRecord>,
 ): Promise<number> {
-  const rows = lines.map((l) => [
-    l.at,
-    nameIds.get(l.host)!,
-    nameIds.get(l.program)!,
-    nameIds.get(l.kind)!,
-    nameIds.get(l.source)!,
-    l.offset,
-    enc(l.text),
-    encOrNull(l.reason),
-  ]);
-  return insertRows(
+  const kept = plans.filter((p) => p.keep !== null);
+  const old = kept.flatMap((p) => [p.keep!, ...p.drop]).map((id) => ({ id, record: records.get(id)! }));
+  await deleteKeys(
     tx,
-    dialect,
-    'loose_lines',
-    LOOSE_LINE_COLUMNS,
-    rows,
-    ' on conflict ("origin_id", "line_offset") do nothing',
+    'recipients',
+    RECIPIENT_KEYS,
+    old.flatMap((o) => recipientKeys(o.id, o.record)),
   );
+  await deleteKeys(
+    tx,
+    'queue_refs',
+    QUEUE_REF_KEYS,
+    old.flatMap((o) => queueRefKeys(o.id, o.record)),
+  );
+  await deleteKeys(
+    tx,
+    'handoffs',
+    HANDOFF_KEYS,
+    old.flatMap((o) => handoffKeys(o.id, o.record)),
+  );
+  const repoint = kept.flatMap((p) => p.drop.map((d) => [d, p.keep!]));
+  if (repoint.length === 0) return 0;
+  await update(
+    tx,
+    'event_slots',
+    [
+      ['message_id', 'int8'],
+      ['message_id', 'int8'],
+    ],
+    repoint,
+  );
+  return deleteKeys(
+    tx,
+    'messages',
+    [['id', 'int8']],
+    repoint.map(([d]) => [d]),
+  );
+}
+
+/** Starts writing the loose lines not stored yet. */
+async function startLooseLines(
+  tx: Tx,
+  lines: readonly LooseLine[],
+  names: BatchNames,
+  recent: RecentLines,
+): Promise<PagesInFlight> {
+  const found = await findStoredLines(tx.db, 'loose', offsetsByOrigin([lines], names), recent);
+  const fresh =
+    found.size === 0 ? lines : lines.filter((l) => !found.get(names.idOf(l.source))?.has(l.offset));
+  return startLoosePages(tx, fresh, names);
 }

@@ -14,7 +14,6 @@ export interface NamesTable {
 
 export interface MessagesTable {
   id: number;
-  kind: string;
   message_id: string | null;
   sender: string | null;
   first_seen: number;
@@ -22,82 +21,85 @@ export interface MessagesTable {
   subject: string | null;
   /** Lower-cased subject for substring search, null when the subject is already lower-case. */
   subject_fold: string | null;
-  size: number | null;
   client_ip: string | null;
-  client_name: string | null;
-  helo: string | null;
-  sasl_user: string | null;
-  spam_score: number | null;
-  spam_required: number | null;
-  is_spam: Bool | null;
-  virus: string | null;
-  partial: Bool;
-  complete: Bool;
-  /** JSON array of strings. */
-  links: string;
-  bounce_of_host: string | null;
-  bounce_of_queue_id: string | null;
+  /** Number of deliveries in the record (for `counts()`). */
+  delivery_count: number;
+  /** Where the rest of the record is: a slot of an event page (record.ts). */
+  page_id: number;
+  slot: number;
 }
 
-export interface DeliveriesTable {
+/** Every recipient and original recipient of a message: trace by recipient and address. */
+export interface RecipientsTable {
+  address: string;
   message_id: number;
-  seq: number;
-  recipient: string;
-  orig_recipient: string | null;
-  status: string;
-  at: number;
-  host: string;
-  relay: string | null;
-  mailbox: string | null;
-  dsn: string | null;
-  reason: string | null;
-  attempts: number;
-  queue_id: string | null;
-  handoff: string | null;
 }
 
+/** The message's queue entries, keyed by queue id: merge rules 1 and 3, trace by queue id. */
 export interface QueueRefsTable {
-  message_id: number;
-  seq: number;
-  host: string;
   queue_id: string;
+  message_id: number;
+  /** Position in the record's `queueIds`. */
+  seq: number;
+  host_id: number;
   first_seen: number;
   last_seen: number;
   closed: Bool;
 }
 
+/** The message's hand-offs (`queued as X`), keyed by the queue id handed to: merge rule 3. */
 export interface HandoffsTable {
+  queue_id: string;
   message_id: number;
   seq: number;
-  queue_id: string;
   at: number;
-  relay: string | null;
 }
 
-export interface EventsTable {
-  id: Generated<number>;
+/** Event lines and message records, compressed (pages.ts). */
+export interface EventPagesTable {
+  id: number;
+  lines: number;
+  meta: Uint8Array;
+  text: Uint8Array;
+}
+
+/** Which message each slot of an event page belongs to (re-pointed when messages are collapsed). */
+export interface EventSlotsTable {
+  page_id: number;
+  slot: number;
   message_id: number;
-  at: number;
-  host_id: number;
-  program_id: number;
-  kind_id: number;
-  origin_id: number;
-  line_offset: number;
-  /** firstSeen of the piece the line was saved with; orders lines with equal `at`. */
-  piece_start: number;
-  text: string;
+  lines: number;
 }
 
-export interface LooseLinesTable {
-  id: Generated<number>;
-  at: number;
-  host_id: number;
-  program_id: number;
+/** Loose lines, compressed (pages.ts). */
+export interface LoosePagesTable {
+  id: number;
+  first_at: number;
+  last_at: number;
+  lines: number;
+  meta: Uint8Array;
+  text: Uint8Array;
+}
+
+/** How many lines of each kind a loose page holds. */
+export interface LooseKindsTable {
   kind_id: number;
+  page_id: number;
+  lines: number;
+}
+
+/** One row (id 1): the write generation, raised by every transaction that changes lines or messages. */
+export interface StoreStateTable {
+  id: number;
+  generation: number;
+}
+
+/** Offset runs of a page's lines per origin (event_spans, loose_spans): the stored-line lookup. */
+export interface SpansTable {
   origin_id: number;
-  line_offset: number;
-  text: string;
-  reason: string | null;
+  min_offset: number;
+  page_id: number;
+  max_offset: number;
 }
 
 export interface ImportRunsTable {
@@ -123,17 +125,34 @@ export interface LineStatsTable {
   invalid: number;
 }
 
+export interface UnknownShapesTable {
+  run_id: number;
+  host: string;
+  program: string;
+  /** Rank within the run's host and program, 0 the most frequent. */
+  seq: number;
+  shape: string;
+  count: number;
+  example: string;
+}
+
 export interface Database {
   names: NamesTable;
   messages: MessagesTable;
-  deliveries: DeliveriesTable;
+  recipients: RecipientsTable;
   queue_refs: QueueRefsTable;
   handoffs: HandoffsTable;
-  events: EventsTable;
-  loose_lines: LooseLinesTable;
+  event_pages: EventPagesTable;
+  event_slots: EventSlotsTable;
+  event_spans: SpansTable;
+  loose_pages: LoosePagesTable;
+  loose_kinds: LooseKindsTable;
+  loose_spans: SpansTable;
+  store_state: StoreStateTable;
   import_runs: ImportRunsTable;
   import_files: ImportFilesTable;
   line_stats: LineStatsTable;
+  unknown_shapes: UnknownShapesTable;
 }
 
 export type Db = Kysely<Database>;

@@ -111,11 +111,15 @@ const TABLES = [
   'line_stats',
   'import_files',
   'import_runs',
-  'loose_lines',
-  'events',
+  'loose_spans',
+  'loose_kinds',
+  'loose_pages',
+  'event_spans',
+  'event_slots',
+  'event_pages',
   'handoffs',
   'queue_refs',
-  'deliveries',
+  'recipients',
   'messages',
   'names',
 ];
@@ -355,15 +359,24 @@ describe.each(DIALECTS)('store on $name', ({ name, harness, enabled }) => {
     return out;
   }
 
-  /** Rows pointing at a message that does not exist (events carry no declared foreign key). */
+  /**
+   * Rows pointing at something that does not exist (the schema declares no foreign keys between these
+   * tables): search rows and slots without their message, messages without their record's page, spans
+   * and kinds without their page, pages no slot refers to.
+   */
   async function orphans(): Promise<number> {
+    const checks = [
+      ...['event_slots', 'recipients', 'queue_refs', 'handoffs'].map(
+        (table) => `select count(*) as n from ${table} where message_id not in (select id from messages)`,
+      ),
+      'select count(*) as n from messages where page_id not in (select id from event_pages)',
+      'select count(*) as n from event_spans where page_id not in (select id from event_pages)',
+      'select count(*) as n from event_pages where id not in (select page_id from event_slots)',
+      'select count(*) as n from loose_spans where page_id not in (select id from loose_pages)',
+      'select count(*) as n from loose_kinds where page_id not in (select id from loose_pages)',
+    ];
     let total = 0;
-    for (const table of ['events', 'deliveries', 'queue_refs', 'handoffs']) {
-      const rows = await h.query(
-        `select count(*) as n from ${table} where message_id not in (select id from messages)`,
-      );
-      total += Number(rows[0]?.['n']);
-    }
+    for (const check of checks) total += Number((await h.query(check))[0]?.['n']);
     return total;
   }
 
@@ -382,7 +395,7 @@ describe.each(DIALECTS)('store on $name', ({ name, harness, enabled }) => {
     await store.migrate();
     await store.migrate();
     const migrations = await h.rows('kysely_migration');
-    expect(migrations.map((m) => m['name'])).toEqual(['2026-11-28-initial']);
+    expect(migrations.map((m) => m['name'])).toEqual(['2026-11-28-initial', '2026-11-28-shapes']);
     expect(await store.counts()).toEqual({
       messages: 0,
       deliveries: 0,

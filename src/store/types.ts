@@ -70,6 +70,15 @@ export interface ImportRun {
   /** Files read, as given. */
   files: string[];
   stats: LineStats[];
+  /** The most frequent shapes of the lines no parser recognised (read back with `unknownShapes`). */
+  unknownShapes?: UnknownShapes[];
+}
+
+/** Shapes of unrecognised lines of one host and program, most frequent first (pipeline/shapes.ts). */
+export interface UnknownShapes {
+  host: string;
+  program: string;
+  shapes: { shape: string; count: number; example: string }[];
 }
 
 export interface StoredImportRun extends ImportRun {
@@ -101,6 +110,8 @@ export interface Store {
   recordImport(run: ImportRun): Promise<void>;
   /** Import runs, newest first. */
   importRuns(limit?: number): Promise<StoredImportRun[]>;
+  /** The unknown-line shapes an import run recorded, by host and program. */
+  unknownShapes(runId: number): Promise<UnknownShapes[]>;
   /** Loose lines in time order. */
   looseLines(query: LooseLineQuery): Promise<LooseLine[]>;
   counts(): Promise<StoreCounts>;

@@ -1,5 +1,6 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import * as initial from './2026-11-28-initial.js';
+import * as shapes from './2026-11-28-shapes.js';
 
 type Dialect = 'sqlite' | 'postgres';
 
@@ -15,6 +16,7 @@ interface MigrationModule {
  */
 const MIGRATIONS: Record<string, MigrationModule> = {
   '2026-11-28-initial': initial,
+  '2026-11-28-shapes': shapes,
 };
 
 /** Hands each migration the dialect, since a few column types differ (docs/schema.md). */

@@ -1,0 +1,310 @@
+import type { EventRecord, LooseLine, MessageRecord } from '../core/model.js';
+import { allocateIds, insert, type Tx } from './bulk.js';
+import {
+  boolWriter,
+  EVENT_PAGE_COLUMNS,
+  EVENT_SLOT_COLUMNS,
+  HANDOFF_COLUMNS,
+  handoffRows,
+  LOOSE_KIND_COLUMNS,
+  LOOSE_PAGE_COLUMNS,
+  QUEUE_REF_COLUMNS,
+  queueRefRows,
+  RECIPIENT_KEYS,
+  recipientKeys,
+} from './codec.js';
+import { insertSpans, place, SLOTS_PER_PAGE, spanRows, WrittenLines } from './lines.js';
+import type { BatchNames } from './names.js';
+import {
+  EVENT_PAGE_CHARS,
+  type EventSlot,
+  encodeEventPage,
+  encodeLoosePage,
+  LOOSE_PAGE_CHARS,
+  PAGE_MAX_LINES,
+  pageBlobs,
+  type RawPage,
+  storedPage,
+} from './pages.js';
+import { encodeRecord } from './record.js';
+
+/**
+ * Writing pages (pages.ts) and search rows. Pages are laid out and encoded first and handed to the
+ * compression worker (compressor.ts); the saver writes its other rows meanwhile, and the pages last
+ * (`PagesInFlight.finish`).
+ */
+
+/** What one message writes in a batch: its record, its new lines and where they came from. */
+export interface MessageWrite {
+  id: number;
+  record: MessageRecord;
+  events: readonly EventRecord[];
+  /** firstSeen of the piece each line came with, or one value for all. */
+  pieceStarts: number | readonly number[];
+}
+
+/** A slot under construction, with the message it belongs to. */
+interface SlotDraft extends EventSlot {
+  owner: number;
+  events: EventRecord[];
+  pieceStarts: number[];
+}
+
+/**
+ * Lines already laid out in this batch. A line shared by two groups is written once, with the first
+ * group that brings it (the correlator gives a bounce's `sender non-delivery notification` line to both
+ * the bounced message and the bounce).
+ */
+class BatchLines {
+  private readonly bySource = new Map<string, Set<number>>();
+  private source: string | null = null;
+  private offsets = new Set<number>();
+
+  /** Adds the line; false when it was there already. */
+  add(source: string, offset: number): boolean {
+    if (source !== this.source) {
+      this.source = source;
+      let offsets = this.bySource.get(source);
+      if (!offsets) {
+        offsets = new Set();
+        this.bySource.set(source, offsets);
+      }
+      this.offsets = offsets;
+    }
+    if (this.offsets.has(offset)) return false;
+    this.offsets.add(offset);
+    return true;
+  }
+}
+
+/**
+ * The batch's event pages: one slot per message (its new lines and its record), a page closed once its
+ * text passes EVENT_PAGE_CHARS. A message with more lines than a page holds continues in further slots
+ * (lines only); its record is in its first slot.
+ */
+function layOutEventPages(messages: readonly MessageWrite[]): {
+  pages: SlotDraft[][];
+  placed: { page: number; slot: number }[];
+  lines: number;
+} {
+  const once = new BatchLines();
+  const pages: SlotDraft[][] = [];
+  const placed: { page: number; slot: number }[] = [];
+  let page: SlotDraft[] = [];
+  let chars = 0;
+  let lines = 0;
+  const close = () => {
+    pages.push(page);
+    page = [];
+    chars = 0;
+  };
+  for (const m of messages) {
+    if (page.length >= SLOTS_PER_PAGE) close();
+    let slot: SlotDraft = { record: encodeRecord(m.record), owner: m.id, events: [], pieceStarts: [] };
+    placed.push({ page: pages.length, slot: page.length });
+    page.push(slot);
+    const starts = m.pieceStarts;
+    for (let k = 0; k < m.events.length; k++) {
+      const event = m.events[k]!;
+      if (!once.add(event.source, event.offset)) continue;
+      if ((chars >= EVENT_PAGE_CHARS && slot.events.length > 0) || page.length >= SLOTS_PER_PAGE) {
+        close();
+        slot = { record: null, owner: m.id, events: [], pieceStarts: [] };
+        page.push(slot);
+      }
+      slot.events.push(event);
+      slot.pieceStarts.push(typeof starts === 'number' ? starts : starts[k]!);
+      chars += event.text.length;
+      lines++;
+    }
+    if (chars >= EVENT_PAGE_CHARS) close();
+  }
+  if (page.length > 0) close();
+  return { pages, placed, lines };
+}
+
+/**
+ * Encodes pages. A page naming a host, program, kind or source that has no id yet (new in this batch:
+ * rare after the first) is encoded again once the names have ids.
+ */
+async function encodePages<P>(
+  pages: P[][],
+  names: BatchNames,
+  encode: (page: P[], ids: (name: string) => number | undefined) => RawPage,
+): Promise<RawPage[]> {
+  const raw = pages.map((page) => encode(page, names.id));
+  const missing = new Set(raw.flatMap((r) => [...r.missing]));
+  if (missing.size === 0) return raw;
+  await names.ensure(missing);
+  return raw.map((r, p) => (r.missing.size > 0 ? encode(pages[p]!, names.id) : r));
+}
+
+/** Pages encoded and compressing: `finish` writes them (with their rows). */
+export interface PagesInFlight {
+  lines: number;
+  /** The lines written, for the saver's memory (lines.ts `RecentLines`). */
+  written: WrittenLines;
+  finish(): Promise<void>;
+}
+
+/** Starts compressing; `finish` awaits it and inserts the page rows, then runs `after`. */
+function inFlight(
+  tx: Tx,
+  raw: RawPage[],
+  rows: (pages: ReturnType<typeof storedPage>[]) => Promise<void>,
+): () => Promise<void> {
+  const compressed = tx.compressor.compress(raw.flatMap(pageBlobs));
+  // Awaited in the returned function; a failure must not count as unhandled before that.
+  compressed.catch(() => undefined);
+  return async () => {
+    const blobs = await compressed;
+    await rows(raw.map((page, p) => storedPage(page, blobs[2 * p]!, blobs[2 * p + 1]!)));
+  };
+}
+
+/** Event pages on their way: where each message's record is, and the pages to finish. */
+export interface EventPages extends PagesInFlight {
+  /** Page id and slot of each message's record, in the order given. */
+  records: { pageId: number; slot: number }[];
+}
+
+/**
+ * Lays out and encodes the messages' event pages and starts their compression; writes their slots and
+ * spans. The page rows are written by `finish`.
+ */
+export async function startEventPages(
+  tx: Tx,
+  messages: readonly MessageWrite[],
+  names: BatchNames,
+): Promise<EventPages> {
+  const layout = layOutEventPages(messages);
+  const pageIds = await allocateIds(tx, 'event_pages', layout.pages.length);
+  const raw = await encodePages(layout.pages, names, encodeEventPage);
+  const finish = inFlight(tx, raw, (pages) =>
+    insert(
+      tx,
+      'event_pages',
+      EVENT_PAGE_COLUMNS,
+      pages.map((page, p) => [pageIds[p]!, page.lines, page.meta, page.text]),
+    ).then(() => undefined),
+  );
+  const written = new WrittenLines();
+  const slotRows: unknown[][] = [];
+  const spans: unknown[][] = [];
+  layout.pages.forEach((slots, p) => {
+    const pageId = pageIds[p]!;
+    const origins = raw[p]!.origins;
+    const offsets: number[] = [];
+    slots.forEach((slot, s) => {
+      slotRows.push([pageId, s, slot.owner, slot.events.length]);
+      for (const e of slot.events) {
+        written.add(origins[offsets.length]!, e.offset, place(pageId, s));
+        offsets.push(e.offset);
+      }
+    });
+    for (const row of spanRows(pageId, origins, offsets)) spans.push(row);
+  });
+  await insert(tx, 'event_slots', EVENT_SLOT_COLUMNS, slotRows);
+  await insertSpans(tx, 'event', spans);
+  return {
+    records: layout.placed.map((at) => ({ pageId: pageIds[at.page]!, slot: at.slot })),
+    lines: layout.lines,
+    written,
+    finish,
+  };
+}
+
+/** The messages' search rows: recipients, queue entries, hand-offs. */
+export async function writeSearchRows(
+  tx: Tx,
+  messages: readonly MessageWrite[],
+  names: BatchNames,
+): Promise<void> {
+  const hostId = (host: string) => names.idOf(host);
+  const bool = boolWriter(tx.dialect);
+  const recipients: unknown[][] = [];
+  const refs: unknown[][] = [];
+  const handoffs: unknown[][] = [];
+  for (const m of messages) {
+    for (const row of recipientKeys(m.id, m.record)) recipients.push(row);
+    for (const row of queueRefRows(m.id, m.record, hostId, bool)) refs.push(row);
+    for (const row of handoffRows(m.id, m.record)) handoffs.push(row);
+  }
+  await insert(tx, 'recipients', RECIPIENT_KEYS, recipients);
+  await insert(tx, 'queue_refs', QUEUE_REF_COLUMNS, refs);
+  await insert(tx, 'handoffs', HANDOFF_COLUMNS, handoffs);
+}
+
+/** Cuts the lines into pages of at most LOOSE_PAGE_CHARS of text or PAGE_MAX_LINES lines. */
+function layOutLoosePages(lines: readonly LooseLine[]): LooseLine[][] {
+  const once = new BatchLines();
+  const pages: LooseLine[][] = [];
+  let page: LooseLine[] = [];
+  let chars = 0;
+  for (const line of lines) {
+    if (!once.add(line.source, line.offset)) continue;
+    page.push(line);
+    chars += line.text.length;
+    if (chars >= LOOSE_PAGE_CHARS || page.length >= PAGE_MAX_LINES) {
+      pages.push(page);
+      page = [];
+      chars = 0;
+    }
+  }
+  if (page.length > 0) pages.push(page);
+  return pages;
+}
+
+/**
+ * Lays out and encodes loose lines in pages and starts their compression; `finish` writes them with
+ * their kinds and spans. `pageIds` reuses ids (a page the purge rewrites). A line given twice is
+ * written once.
+ */
+export async function startLoosePages(
+  tx: Tx,
+  lines: readonly LooseLine[],
+  names: BatchNames,
+  pageIds?: readonly number[],
+): Promise<PagesInFlight> {
+  const pages = layOutLoosePages(lines);
+  const given = pageIds ?? [];
+  const ids = [...given, ...(await allocateIds(tx, 'loose_pages', Math.max(0, pages.length - given.length)))];
+  const raw = await encodePages(pages, names, encodeLoosePage);
+  const written = new WrittenLines();
+  const kindRows: unknown[][] = [];
+  const spans: unknown[][] = [];
+  let count = 0;
+  pages.forEach((page, p) => {
+    const pageId = ids[p]!;
+    const { origins, kinds } = raw[p]!;
+    const offsets = page.map((l) => l.offset);
+    offsets.forEach((offset, i) => {
+      written.add(origins[i]!, offset, place(pageId, 0));
+    });
+    for (const row of spanRows(pageId, origins, offsets)) spans.push(row);
+    for (const [kindId, n] of kinds) kindRows.push([kindId, pageId, n]);
+    count += page.length;
+  });
+  const finish = inFlight(tx, raw, async (stored) => {
+    await insert(
+      tx,
+      'loose_pages',
+      LOOSE_PAGE_COLUMNS,
+      stored.map((page, p) => [ids[p]!, ...timeSpan(pages[p]!), page.lines, page.meta, page.text]),
+    );
+    await insert(tx, 'loose_kinds', LOOSE_KIND_COLUMNS, kindRows);
+    await insertSpans(tx, 'loose', spans);
+  });
+  return { lines: count, written, finish };
+}
+
+/** Earliest and latest time of the lines. */
+function timeSpan(lines: readonly { at: number }[]): [number, number] {
+  let first = lines[0]!.at;
+  let last = first;
+  for (const line of lines) {
+    if (line.at < first) first = line.at;
+    if (line.at > last) last = line.at;
+  }
+  return [first, last];
+}
