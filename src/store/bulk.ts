@@ -114,7 +114,7 @@ export async function insertRows(
  */
 const statements = new WeakMap<BetterSqlite3.Database, Map<string, BetterSqlite3.Statement>>();
 
-export function prepared(raw: BetterSqlite3.Database, text: string): BetterSqlite3.Statement {
+function prepared(raw: BetterSqlite3.Database, text: string): BetterSqlite3.Statement {
   let cache = statements.get(raw);
   if (!cache) {
     cache = new Map();
@@ -176,6 +176,52 @@ async function insertValuesPg(
     written += Number(result.numAffectedRows ?? 0);
   }
   return written;
+}
+
+/** Rows for one table, for `insertAll`. */
+export interface TableRows {
+  table: string;
+  columns: Columns;
+  rows: readonly unknown[][];
+}
+
+/**
+ * Inserts rows into several tables. On PostgreSQL in one statement (`with a as (insert ...), ...
+ * insert ...`), so one round trip carries them all and the caller may work while the server inserts:
+ * the statement is sent when this is called, and only the returned promise waits for it. Tables with
+ * blobs go as VALUES (see `insertValuesPg`), the others as `unnest` arrays; a batch larger than one
+ * statement's parameters falls back to one statement per table.
+ */
+export function insertAll(tx: Tx, parts: readonly TableRows[]): Promise<void> {
+  const present = parts.filter((p) => p.rows.length > 0);
+  if (tx.sqlite || present.length === 0) {
+    return (async () => {
+      for (const p of present) await insert(tx, p.table, p.columns, p.rows);
+    })();
+  }
+  const params: unknown[] = [];
+  const statements: string[] = [];
+  for (const { table, columns, rows } of present) {
+    const blobs = columns.some(([, type]) => type === 'bytea');
+    if (blobs) {
+      const values = rows.map((row) => `(${row.map((value) => `$${params.push(value)}`).join(',')})`);
+      statements.push(`insert into ${quoted(table)} (${columnList(columns)}) values ${values.join(',')}`);
+    } else {
+      const arrays = columns.map(([, type], i) => `$${params.push(rows.map((row) => row[i]))}::${type}[]`);
+      statements.push(
+        `insert into ${quoted(table)} (${columnList(columns)}) select * from unnest(${arrays.join(',')})`,
+      );
+    }
+  }
+  if (params.length > PG_MAX_PARAMS) {
+    return (async () => {
+      for (const p of present) await insert(tx, p.table, p.columns, p.rows);
+    })();
+  }
+  const last = statements.pop()!;
+  const text =
+    statements.length === 0 ? last : `with ${statements.map((s, i) => `w${i} as (${s})`).join(', ')} ${last}`;
+  return tx.db.executeQuery(CompiledQuery.raw(text, params)).then(() => undefined);
 }
 
 /**

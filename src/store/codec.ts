@@ -1,4 +1,4 @@
-import type { EventRecord, MessageRecord } from '../core/model.js';
+import type { MessageRecord } from '../core/model.js';
 import type { Columns } from './bulk.js';
 import type { Bool, Dialect } from './schema.js';
 
@@ -104,6 +104,7 @@ export const SPAN_COLUMNS = [
   ['min_offset', 'int8'],
   ['page_id', 'int8'],
   ['max_offset', 'int8'],
+  ['filter', 'bytea'],
 ] as const satisfies Columns;
 
 export const LOOSE_PAGE_COLUMNS = [
@@ -176,13 +177,4 @@ export function handoffKeys(id: number, m: MessageRecord): unknown[][] {
 
 export function handoffRows(id: number, m: MessageRecord): unknown[][] {
   return m.handoffs.map((h, seq) => [enc(h.queueId), id, seq, h.at]);
-}
-
-/** Key of a line's origin, the same as `mergeEvents` uses. */
-export function lineKey(source: string, offset: number): string {
-  return `${source}\u0000${offset}`;
-}
-
-export function eventKey(e: EventRecord): string {
-  return lineKey(e.source, e.offset);
 }

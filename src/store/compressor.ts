@@ -13,16 +13,39 @@ import { brotliCompressSync } from 'node:zlib';
  * detached, and a batch's blobs are a few MB.
  */
 const WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const { brotliCompressSync } = require('node:zlib');
-parentPort.on('message', ({ id, blobs }) => {
+const owned = (b) => b.byteOffset === 0 && b.buffer.byteLength === b.byteLength;
+parentPort.on('message', ({ id, jobs }) => {
   try {
-    parentPort.postMessage({ id, out: blobs.map((b) => brotliCompressSync(b, workerData)) });
+    // A small result shares the worker's allocation pool: copy it before handing its memory over.
+    const out = jobs.map((j) => brotliCompressSync(j.data, { params: j.params })).map((b) => (owned(b) ? b : new Uint8Array(b)));
+    parentPort.postMessage({ id, out }, out.map((b) => b.buffer));
   } catch (error) {
     parentPort.postMessage({ id, error: String(error) });
   }
 });
 `;
+
+/** A blob to compress with Brotli, and the Brotli parameters to use. */
+export interface CompressJob {
+  data: Uint8Array;
+  params: Record<number, number>;
+}
+
+/**
+ * The memory a blob may hand over to the worker: its own ArrayBuffer (a page's text or meta, one
+ * allocation each), not a slice of Node's shared pool (pooled slices are under half the 8 KiB pool, so
+ * they never span a whole ArrayBuffer).
+ */
+function ownBuffer(data: Uint8Array): ArrayBuffer | null {
+  const buffer = data.buffer;
+  return buffer instanceof ArrayBuffer &&
+    data.byteOffset <= 1 &&
+    buffer.byteLength === data.byteOffset + data.byteLength
+    ? buffer
+    : null;
+}
 
 type Pending = { resolve: (out: Buffer[]) => void; reject: (error: Error) => void };
 
@@ -32,25 +55,34 @@ export class Compressor {
   private nextId = 0;
   private readonly pending = new Map<number, Pending>();
 
-  constructor(private readonly options: { params: Record<number, number> }) {}
-
-  /** The blobs compressed, in order. Falls back to the main thread if the worker cannot run. */
-  compress(blobs: readonly Uint8Array[]): Promise<Buffer[]> {
-    if (blobs.length === 0) return Promise.resolve([]);
+  /**
+   * The blobs compressed, in order. A blob that owns its memory hands it over to the worker: it reads
+   * as empty afterwards. (This frees it at once instead of at the next collection: a batch's pages are
+   * megabytes.) Falls back to the main thread if the worker cannot run.
+   */
+  compress(jobs: readonly CompressJob[]): Promise<Buffer[]> {
+    if (jobs.length === 0) return Promise.resolve([]);
     const worker = this.start();
-    if (!worker) return Promise.resolve(blobs.map((b) => brotliCompressSync(b, this.options)));
+    if (!worker) return Promise.resolve(jobs.map((j) => brotliCompressSync(j.data, { params: j.params })));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // While a batch is being compressed the worker keeps the process alive; not otherwise.
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, blobs });
+      const transfer = new Set<ArrayBuffer>();
+      for (const job of jobs) {
+        const buffer = ownBuffer(job.data);
+        if (buffer) transfer.add(buffer);
+      }
+      worker.postMessage({ id, jobs }, [...transfer]);
     });
   }
 
+  /** Ends the worker; later calls compress on the main thread. */
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = null;
+    this.failed = true;
     if (worker) await worker.terminate();
   }
 
@@ -59,7 +91,6 @@ export class Compressor {
     try {
       const worker = new Worker(WORKER, {
         eval: true,
-        workerData: this.options,
         // It holds one batch's blobs at a time: a small heap keeps the importer's memory bounded.
         resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 64 },
       });

@@ -36,8 +36,9 @@ const SQLITE_PRAGMAS = [
   'journal_mode = WAL',
   // With WAL, NORMAL loses at most the last commits on power loss, never consistency.
   'synchronous = NORMAL',
-  // 64 MiB of page cache (negative = KiB).
-  'cache_size = -65536',
+  // 32 MiB of page cache (negative = KiB). Measured: 64 MiB made an import no faster (the hot pages,
+  // index leaves and the newest table pages, fit in less) and its peak memory 20-60 MB larger.
+  'cache_size = -32768',
   'busy_timeout = 10000',
   // A checkpoint copies the WAL into the database and syncs it: every ~40 MiB of WAL rather than every
   // 4 MiB (the default), so an import syncs a tenth as often (measured: a third less time in commits).

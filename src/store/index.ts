@@ -7,7 +7,7 @@ import { Compressor } from './compressor.js';
 import { connect } from './connect.js';
 import { migrationProvider } from './migrations/index.js';
 import { NameCache } from './names.js';
-import { BROTLI } from './pages.js';
+
 import { countAll, purgeLooseLines, purgeMessages } from './purge.js';
 import { clampLimit, exportMessages, looseLines, trace } from './read.js';
 import { saveInTransaction, saveMemory } from './save.js';
@@ -52,7 +52,7 @@ const ANALYZE_AFTER = [20_000, 200_000, 2_000_000, 20_000_000];
 class KyselyStore implements Store {
   private readonly names = new NameCache();
   private memory = saveMemory();
-  private readonly compressor = new Compressor(BROTLI);
+  private readonly compressor = new Compressor();
   private rowsWritten = 0;
   private nextAnalyze = 0;
 

@@ -1,7 +1,14 @@
 import { sql } from 'kysely';
 import { chunks, deleteIn, insert, type Tx } from './bulk.js';
 import { SPAN_COLUMNS } from './codec.js';
-import { decodeEventMeta, decodeLooseMeta, SPAN_MAX, spanRuns } from './pages.js';
+import {
+  decodeEventMeta,
+  decodeLooseMeta,
+  filterMayHold,
+  offsetFilter,
+  SPAN_MAX,
+  spanRuns,
+} from './pages.js';
 import type { Db } from './schema.js';
 
 /**
@@ -42,21 +49,21 @@ export function placeSlot(p: Place): number {
 /** Lines one batch wrote for one origin: offsets sorted, and offsets with their places as written. */
 interface Written {
   sorted: Float64Array;
-  offsets: readonly number[];
-  places: readonly number[];
+  offsets: Float64Array;
+  places: Float64Array;
 }
-
-/**
- * Lines remembered at most (all batches together; ~25 bytes each); older batches are forgotten first.
- * A few batches' worth: lines found stored are those of messages that spanned a batch boundary.
- */
-const REMEMBERED_LINES = 100_000;
 
 /**
  * Lines written through this store, per origin: every stored line with an offset above the origin's
  * floor is in `batches`.
  */
 export class RecentLines {
+  /**
+   * @param bound lines remembered at most (all batches together; 24 bytes each); the oldest batches
+   * are forgotten first.
+   */
+  constructor(private readonly bound: number) {}
+
   private readonly floors = new Map<number, number>();
   /** Per origin, the highest offset in `batches`: above it nothing is stored. */
   private readonly tops = new Map<number, number>();
@@ -104,14 +111,18 @@ export class RecentLines {
     let count = 0;
     for (const [originId, { offsets, places }] of lines.byOrigin) {
       const sorted = lines.sorted(originId);
-      byOrigin.set(originId, { sorted, offsets, places });
+      byOrigin.set(originId, {
+        sorted,
+        offsets: Float64Array.from(offsets),
+        places: Float64Array.from(places),
+      });
       count += offsets.length;
       const top = sorted[sorted.length - 1];
       if (top !== undefined) this.tops.set(originId, Math.max(this.tops.get(originId) ?? top, top));
     }
     this.batches.push({ lines: count, byOrigin });
     this.size += count;
-    while (this.size > REMEMBERED_LINES && this.batches.length > 1) this.forgetOldest();
+    while (this.size > this.bound && this.batches.length > 1) this.forgetOldest();
   }
 
   /** Forgets the oldest batch: the floor of each of its origins rises to the batch's highest offset. */
@@ -219,13 +230,15 @@ async function pagesCovering(
   for (const [lo, hi] of clusters(offsets)) {
     const rows = await db
       .selectFrom(SPANS[table])
-      .select(['page_id', 'min_offset', 'max_offset'])
+      .select(['page_id', 'min_offset', 'max_offset', 'filter'])
       .where('origin_id', '=', originId)
       .where('min_offset', '>=', lo - SPAN_MAX)
       .where('min_offset', '<=', hi)
       .execute();
     for (const row of rows) {
-      if (covers(offsets, Number(row.min_offset), Number(row.max_offset))) pages.add(Number(row.page_id));
+      if (mayHoldOne(offsets, Number(row.min_offset), Number(row.max_offset), row.filter)) {
+        pages.add(Number(row.page_id));
+      }
     }
   }
   return pages;
@@ -242,8 +255,8 @@ function clusters(offsets: number[]): [number, number][] {
   return out;
 }
 
-/** Whether one of the sorted `offsets` lies in [min, max]. */
-function covers(offsets: number[], min: number, max: number): boolean {
+/** Whether the run [min, max] with its filter may hold one of the sorted `offsets`. */
+function mayHoldOne(offsets: number[], min: number, max: number, filter: Uint8Array): boolean {
   let lo = 0;
   let hi = offsets.length;
   while (lo < hi) {
@@ -251,7 +264,10 @@ function covers(offsets: number[], min: number, max: number): boolean {
     if (offsets[mid]! < min) lo = mid + 1;
     else hi = mid;
   }
-  return lo < offsets.length && offsets[lo]! <= max;
+  for (let i = lo; i < offsets.length && offsets[i]! <= max; i++) {
+    if (filterMayHold(filter, offsets[i]!)) return true;
+  }
+  return false;
 }
 
 /**
@@ -304,7 +320,13 @@ export function spanRows(
   }
   const rows: unknown[][] = [];
   for (const [originId, list] of byOrigin) {
-    for (const [min, max] of spanRuns(Float64Array.from(list))) rows.push([originId, min, pageId, max]);
+    const sorted = Float64Array.from(list);
+    let i = 0;
+    for (const [min, max] of spanRuns(sorted)) {
+      const from = i;
+      while (i < sorted.length && sorted[i]! <= max) i++;
+      rows.push([originId, min, pageId, max, offsetFilter(sorted.subarray(from, i), i - from)]);
+    }
   }
   return rows;
 }

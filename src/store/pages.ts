@@ -1,6 +1,7 @@
 import { brotliDecompressSync, constants } from 'node:zlib';
 import type { EventRecord, LooseLine } from '../core/model.js';
 import { ByteReader, ByteWriter } from './bytes.js';
+import type { CompressJob } from './compressor.js';
 
 /**
  * Line pages: the raw log lines of events and loose lines are stored compressed, many lines to a row
@@ -35,8 +36,10 @@ export interface EventSlot {
 /** Ids of names (hosts, programs, kinds, sources); undefined for a name that has none yet. */
 export type NameIds = (name: string) => number | undefined;
 
-/** A page's blobs before compression (`compressPage`), and what the saver needs besides. */
+/** A page's blobs before compression (`pageBlobs`), and what the saver needs besides. */
 export interface RawPage {
+  /** The format byte (also first in `meta`, which compression may hand over). */
+  format: number;
   lines: number;
   /** Format byte, then the varints (and records). */
   meta: Buffer;
@@ -60,22 +63,25 @@ const EVENT_FORMAT = 1;
 const LOOSE_FORMAT = 2;
 
 /**
- * Brotli at quality 1. Measured on the benchmark's lines in pages of ~64 KiB: 6.0× at ~470 MB/s, where
- * zlib's fastest level gives 5.7× at ~260 MB/s (and level 6 6.8× at ~110 MB/s). Pages are compressed
- * on the import's critical path.
+ * Brotli, at a quality per blob. Measured on the benchmark's pages: text at quality 2 compresses 5.8×
+ * at ~200 MB/s (quality 1: 5.5× at ~400 MB/s; zlib's fastest level 5.7× at ~260 MB/s on larger pages),
+ * meta (varints and records JSON, denser) at quality 4 3.2× at ~60 MB/s (quality 1: 2.8×). Pages
+ * compress on a worker thread (compressor.ts), beside the saver's other work: it has the time.
  */
-export const BROTLI = {
-  params: { [constants.BROTLI_PARAM_QUALITY]: 1, [constants.BROTLI_PARAM_LGWIN]: 18 },
-};
+function brotli(quality: number): Record<number, number> {
+  return { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_LGWIN]: 18 };
+}
+const META_BROTLI = brotli(4);
+const TEXT_BROTLI = brotli(2);
 
 /**
  * Raw text per event page: large enough to compress well, small enough that a trace, which decompresses
  * a page per message it shows, stays fast. Measured on the benchmark's lines: 32 KiB pages compress
  * 5.5× (64 KiB: 6.0×) and decompress in half the time.
  */
-export const EVENT_PAGE_CHARS = Number(process.env.EPC ?? 32 * 1024);
+export const EVENT_PAGE_CHARS = 32 * 1024;
 /** Loose pages are read in bulk (listing), never one line at a time: larger pages compress better. */
-export const LOOSE_PAGE_CHARS = Number(process.env.LPC ?? 128 * 1024);
+export const LOOSE_PAGE_CHARS = 128 * 1024;
 /** Lines per loose page at most. */
 export const PAGE_MAX_LINES = 8192;
 
@@ -85,15 +91,18 @@ const RECORDS_ASCII = 2;
 
 const meta = new ByteWriter();
 
-/** What of a page is compressed (with `BROTLI`): meta past its format byte, and the text. */
-export function pageBlobs(page: RawPage): Uint8Array[] {
-  return [page.meta.subarray(1), page.text];
+/** What of a page is compressed: meta past its format byte, and the text. */
+export function pageBlobs(page: RawPage): CompressJob[] {
+  return [
+    { data: page.meta.subarray(1), params: META_BROTLI },
+    { data: page.text, params: TEXT_BROTLI },
+  ];
 }
 
 /** The stored page from its compressed blobs (`pageBlobs` order); the format byte goes back in front. */
 export function storedPage(page: RawPage, meta: Uint8Array, text: Buffer): StoredPage {
   const packed = Buffer.allocUnsafe(meta.length + 1);
-  packed[0] = page.meta[0]!;
+  packed[0] = page.format;
   packed.set(meta, 1);
   return { lines: page.lines, meta: packed, text };
 }
@@ -244,6 +253,7 @@ export function encodeEventPage(slots: readonly EventSlot[], ids: NameIds): RawP
   }
   const text = utf8(texts.join(''));
   return {
+    format: EVENT_FORMAT,
     lines: texts.length,
     meta: metaBytes(EVENT_FORMAT, text, records.join('')),
     text: text.bytes,
@@ -272,6 +282,7 @@ export function encodeLoosePage(lines: readonly LooseLine[], ids: NameIds): RawP
   }
   const text = utf8(texts.join('') + reasons.join(''));
   return {
+    format: LOOSE_FORMAT,
     lines: lines.length,
     meta: metaBytes(LOOSE_FORMAT, text),
     text: text.bytes,
@@ -448,4 +459,57 @@ export function spanRuns(offsets: Float64Array): [number, number][] {
     }
   }
   return runs;
+}
+
+/**
+ * A Bloom filter of a run's offsets, stored with the run: a lookup opens a page only when the filter
+ * may hold the offset. A run covers the lines of many messages (all those of the page over its stretch
+ * of the file), so without it a line older than the saver remembers opened every page of its time.
+ * 10 bits a line and 7 probes: about one false positive in a hundred.
+ */
+const FILTER_BITS_PER_LINE = 10;
+const FILTER_PROBES = 7;
+
+/** Two 32-bit hashes of an offset (any safe integer), for double hashing. */
+function offsetHashes(offset: number): [number, number] {
+  const lo = offset >>> 0;
+  const hi = Math.floor(offset / 2 ** 32) >>> 0;
+  const h1 = fmix32(lo ^ fmix32(hi ^ 0x9e3779b9));
+  return [h1, fmix32(h1 ^ 0x85ebca6b) | 1];
+}
+
+/** MurmurHash3's finaliser: every input bit moves every output bit. */
+function fmix32(x: number): number {
+  let h = x >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export function offsetFilter(offsets: Iterable<number>, count: number): Buffer {
+  const filter = Buffer.alloc(Math.max(8, Math.ceil((count * FILTER_BITS_PER_LINE) / 8)));
+  const bits = filter.length * 8;
+  for (const offset of offsets) {
+    const [h1, h2] = offsetHashes(offset);
+    for (let i = 0; i < FILTER_PROBES; i++) {
+      const bit = (h1 + Math.imul(i, h2)) >>> 0;
+      const at = (bit % bits) >>> 3;
+      filter[at] = (filter[at] ?? 0) | (1 << ((bit % bits) & 7));
+    }
+  }
+  return filter;
+}
+
+export function filterMayHold(filter: Uint8Array, offset: number): boolean {
+  const bits = filter.length * 8;
+  if (bits === 0) return true;
+  const [h1, h2] = offsetHashes(offset);
+  for (let i = 0; i < FILTER_PROBES; i++) {
+    const bit = (h1 + Math.imul(i, h2)) >>> 0;
+    if ((filter[(bit % bits) >>> 3]! & (1 << ((bit % bits) & 7))) === 0) return false;
+  }
+  return true;
 }

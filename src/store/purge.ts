@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { LooseLine } from '../core/model.js';
-import { chunks, deleteIn, deleteKeys, inTransaction, type Tx } from './bulk.js';
+import { chunks, deleteIn, deleteKeys, insertAll, inTransaction, type Tx } from './bulk.js';
 import {
   HANDOFF_KEYS,
   handoffKeys,
@@ -192,7 +192,8 @@ async function trimLoosePage(
   await deleteIn(tx.db, 'loose_pages', 'id', [pageId]);
   // Same id: the lines keep their place in the order they were written.
   if (keep.length > 0) {
-    await (await startLoosePages(tx, keep, new BatchNames(names, tx.db, tx.dialect), [pageId])).finish();
+    const loose = await startLoosePages(tx, keep, new BatchNames(names, tx.db, tx.dialect), [pageId]);
+    await insertAll(tx, await loose.rows);
   }
   return Number(page.lines) - keep.length;
 }

@@ -37,7 +37,8 @@ export interface MessageColumns {
 type Num = number | string;
 
 function num(value: number): Num {
-  return Number.isFinite(value) && !Object.is(value, -0) ? value : String(value);
+  if (Object.is(value, -0)) return '-0';
+  return Number.isFinite(value) ? value : String(value);
 }
 
 function unnum(value: unknown): number {

@@ -100,6 +100,8 @@ export interface SpansTable {
   min_offset: number;
   page_id: number;
   max_offset: number;
+  /** Bloom filter of the run's offsets (pages.ts `offsetFilter`). */
+  filter: Uint8Array;
 }
 
 export interface ImportRunsTable {

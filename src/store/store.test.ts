@@ -803,6 +803,52 @@ describe.each(DIALECTS)('store on $name', ({ name, harness, enabled }) => {
       expect((await store.saveBatch({ messages: [], looseLines: [line] })).looseLines).toBe(0);
       expect((await store.counts()).looseLines).toBe(1);
     });
+
+    test('lines stored by another store are found in the database, not in memory', async () => {
+      const a = fullMessage();
+      const line = loose('unknown', 'Nov 20 10:00:00 mx1 postfix/smtpd[1]: something old');
+      await store.saveBatch({ messages: [a], looseLines: [line] });
+      const before = await dump();
+      const other = await openStore(h.url);
+      try {
+        const again = await other.saveBatch({ messages: [a], looseLines: [line] });
+        expect([again.duplicates, again.events, again.looseLines]).toEqual([1, 0, 0]);
+        expect(await dump()).toEqual(before);
+        // A piece bringing one stored line and one new joins the message holding the stored one.
+        const more = { ...minimalMessage(), events: [a.events[2]!, event({ at: T0 + 10 * MINUTE })] };
+        const joined = await other.saveBatch({ messages: [more], looseLines: [] });
+        expect([joined.merged, joined.inserted, joined.events]).toEqual([1, 0, 1]);
+      } finally {
+        await other.close();
+      }
+      // The first store's memory is out of date now (another store wrote): it must look again.
+      const m = await only({ by: 'message-id', value: a.messageId! });
+      expect(m.events).toHaveLength(5);
+      expect((await save(m)).duplicates).toBe(1);
+      expect((await store.counts()).events).toBe(5);
+    });
+
+    test('lines written by a batch long ago are found among many pages', async () => {
+      // More lines than the saver remembers: the first ones are looked up in the database.
+      const many = Array.from({ length: 120 }, (_, i) =>
+        message(
+          {
+            messageId: `old-${i}@example.org`,
+            events: Array.from({ length: 40 }, (_, k) => event({ at: T0 + i * SECOND + k })),
+          },
+          T0 + i * SECOND,
+        ),
+      );
+      for (let i = 0; i < many.length; i += 10) await save(...many.slice(i, i + 10));
+      const fresh = await openStore(h.url);
+      try {
+        const result = await fresh.saveBatch({ messages: [many[3]!, many[117]!], looseLines: [] });
+        expect([result.duplicates, result.events, result.inserted]).toEqual([2, 0, 0]);
+      } finally {
+        await fresh.close();
+      }
+      expect((await store.counts()).events).toBe(120 * 40);
+    });
   });
 
   describe('trace', () => {

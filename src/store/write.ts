@@ -1,5 +1,5 @@
 import type { EventRecord, LooseLine, MessageRecord } from '../core/model.js';
-import { allocateIds, insert, type Tx } from './bulk.js';
+import { allocateIds, type TableRows, type Tx } from './bulk.js';
 import {
   boolWriter,
   EVENT_PAGE_COLUMNS,
@@ -12,8 +12,9 @@ import {
   queueRefRows,
   RECIPIENT_KEYS,
   recipientKeys,
+  SPAN_COLUMNS,
 } from './codec.js';
-import { insertSpans, place, SLOTS_PER_PAGE, spanRows, WrittenLines } from './lines.js';
+import { place, SLOTS_PER_PAGE, spanRows, WrittenLines } from './lines.js';
 import type { BatchNames } from './names.js';
 import {
   EVENT_PAGE_CHARS,
@@ -24,14 +25,15 @@ import {
   PAGE_MAX_LINES,
   pageBlobs,
   type RawPage,
+  type StoredPage,
   storedPage,
 } from './pages.js';
 import { encodeRecord } from './record.js';
 
 /**
- * Writing pages (pages.ts) and search rows. Pages are laid out and encoded first and handed to the
- * compression worker (compressor.ts); the saver writes its other rows meanwhile, and the pages last
- * (`PagesInFlight.finish`).
+ * The rows a batch writes: pages (pages.ts) and search rows. Pages are laid out first, so that the rows
+ * referring to them can be written while they are encoded and compressed (compressor.ts); the pages
+ * are written last.
  */
 
 /** What one message writes in a batch: its record, its new lines and where they came from. */
@@ -139,61 +141,59 @@ async function encodePages<P>(
   return raw.map((r, p) => (r.missing.size > 0 ? encode(pages[p]!, names.id) : r));
 }
 
-/** Pages encoded and compressing: `finish` writes them (with their rows). */
-export interface PagesInFlight {
-  lines: number;
-  /** The lines written, for the saver's memory (lines.ts `RecentLines`). */
-  written: WrittenLines;
-  finish(): Promise<void>;
-}
-
-/** Starts compressing; `finish` awaits it and inserts the page rows, then runs `after`. */
-function inFlight(
-  tx: Tx,
-  raw: RawPage[],
-  rows: (pages: ReturnType<typeof storedPage>[]) => Promise<void>,
-): () => Promise<void> {
+/** Compresses encoded pages (compressor.ts); the promise gives the stored blobs, in order. */
+function compressPages(tx: Tx, raw: readonly RawPage[]): Promise<StoredPage[]> {
   const compressed = tx.compressor.compress(raw.flatMap(pageBlobs));
-  // Awaited in the returned function; a failure must not count as unhandled before that.
+  // Awaited later, after other work; a failure must not count as unhandled before that.
   compressed.catch(() => undefined);
-  return async () => {
-    const blobs = await compressed;
-    await rows(raw.map((page, p) => storedPage(page, blobs[2 * p]!, blobs[2 * p + 1]!)));
-  };
+  return compressed.then((blobs) => raw.map((page, p) => storedPage(page, blobs[2 * p]!, blobs[2 * p + 1]!)));
 }
 
-/** Event pages on their way: where each message's record is, and the pages to finish. */
-export interface EventPages extends PagesInFlight {
-  /** Page id and slot of each message's record, in the order given. */
-  records: { pageId: number; slot: number }[];
+/** Origin id of each line of the slots, in order. */
+function slotOrigins(slots: readonly SlotDraft[], names: BatchNames): number[] {
+  const out: number[] = [];
+  let source: string | null = null;
+  let id = -1;
+  for (const slot of slots) {
+    for (const e of slot.events) {
+      if (e.source !== source) {
+        source = e.source;
+        id = names.idOf(source);
+      }
+      out.push(id);
+    }
+  }
+  return out;
 }
 
 /**
- * Lays out and encodes the messages' event pages and starts their compression; writes their slots and
- * spans. The page rows are written by `finish`.
+ * A batch's event pages, laid out and given ids: where each message's record is, the slot and span
+ * rows, and the lines they hold. The pages themselves are encoded and compressed by `eventPageRows`.
  */
-export async function startEventPages(
+export interface EventPages {
+  /** Page id and slot of each message's record, in the order given. */
+  records: { pageId: number; slot: number }[];
+  lines: number;
+  written: WrittenLines;
+  rows: TableRows[];
+  /** Encodes the pages and starts their compression; `rows` gives the `event_pages` rows once done. */
+  compress(): Promise<{ rows: Promise<TableRows> }>;
+}
+
+/** Lays out the messages' event pages (sources must have ids: `BatchNames.ensure`). */
+export async function placeEventPages(
   tx: Tx,
   messages: readonly MessageWrite[],
   names: BatchNames,
 ): Promise<EventPages> {
   const layout = layOutEventPages(messages);
   const pageIds = await allocateIds(tx, 'event_pages', layout.pages.length);
-  const raw = await encodePages(layout.pages, names, encodeEventPage);
-  const finish = inFlight(tx, raw, (pages) =>
-    insert(
-      tx,
-      'event_pages',
-      EVENT_PAGE_COLUMNS,
-      pages.map((page, p) => [pageIds[p]!, page.lines, page.meta, page.text]),
-    ).then(() => undefined),
-  );
   const written = new WrittenLines();
   const slotRows: unknown[][] = [];
   const spans: unknown[][] = [];
   layout.pages.forEach((slots, p) => {
     const pageId = pageIds[p]!;
-    const origins = raw[p]!.origins;
+    const origins = slotOrigins(slots, names);
     const offsets: number[] = [];
     slots.forEach((slot, s) => {
       slotRows.push([pageId, s, slot.owner, slot.events.length]);
@@ -204,22 +204,31 @@ export async function startEventPages(
     });
     for (const row of spanRows(pageId, origins, offsets)) spans.push(row);
   });
-  await insert(tx, 'event_slots', EVENT_SLOT_COLUMNS, slotRows);
-  await insertSpans(tx, 'event', spans);
   return {
     records: layout.placed.map((at) => ({ pageId: pageIds[at.page]!, slot: at.slot })),
     lines: layout.lines,
     written,
-    finish,
+    rows: [
+      { table: 'event_slots', columns: EVENT_SLOT_COLUMNS, rows: slotRows },
+      { table: 'event_spans', columns: SPAN_COLUMNS, rows: spans },
+    ],
+    compress: async () => {
+      const stored = compressPages(tx, await encodePages(layout.pages, names, encodeEventPage));
+      const rows = stored.then(
+        (pages): TableRows => ({
+          table: 'event_pages',
+          columns: EVENT_PAGE_COLUMNS,
+          rows: pages.map((page, p) => [pageIds[p]!, page.lines, page.meta, page.text]),
+        }),
+      );
+      rows.catch(() => undefined);
+      return { rows };
+    },
   };
 }
 
 /** The messages' search rows: recipients, queue entries, hand-offs. */
-export async function writeSearchRows(
-  tx: Tx,
-  messages: readonly MessageWrite[],
-  names: BatchNames,
-): Promise<void> {
+export function searchRows(tx: Tx, messages: readonly MessageWrite[], names: BatchNames): TableRows[] {
   const hostId = (host: string) => names.idOf(host);
   const bool = boolWriter(tx.dialect);
   const recipients: unknown[][] = [];
@@ -230,9 +239,11 @@ export async function writeSearchRows(
     for (const row of queueRefRows(m.id, m.record, hostId, bool)) refs.push(row);
     for (const row of handoffRows(m.id, m.record)) handoffs.push(row);
   }
-  await insert(tx, 'recipients', RECIPIENT_KEYS, recipients);
-  await insert(tx, 'queue_refs', QUEUE_REF_COLUMNS, refs);
-  await insert(tx, 'handoffs', HANDOFF_COLUMNS, handoffs);
+  return [
+    { table: 'recipients', columns: RECIPIENT_KEYS, rows: recipients },
+    { table: 'queue_refs', columns: QUEUE_REF_COLUMNS, rows: refs },
+    { table: 'handoffs', columns: HANDOFF_COLUMNS, rows: handoffs },
+  ];
 }
 
 /** Cuts the lines into pages of at most LOOSE_PAGE_CHARS of text or PAGE_MAX_LINES lines. */
@@ -255,17 +266,24 @@ function layOutLoosePages(lines: readonly LooseLine[]): LooseLine[][] {
   return pages;
 }
 
+/** Loose pages encoded and compressing. */
+export interface LoosePages {
+  lines: number;
+  written: WrittenLines;
+  /** The `loose_pages`, `loose_kinds` and `loose_spans` rows, once compressed. */
+  rows: Promise<TableRows[]>;
+}
+
 /**
- * Lays out and encodes loose lines in pages and starts their compression; `finish` writes them with
- * their kinds and spans. `pageIds` reuses ids (a page the purge rewrites). A line given twice is
- * written once.
+ * Lays out and encodes loose lines in pages and starts their compression. `pageIds` reuses ids (a page
+ * the purge rewrites). A line given twice is written once.
  */
 export async function startLoosePages(
   tx: Tx,
   lines: readonly LooseLine[],
   names: BatchNames,
   pageIds?: readonly number[],
-): Promise<PagesInFlight> {
+): Promise<LoosePages> {
   const pages = layOutLoosePages(lines);
   const given = pageIds ?? [];
   const ids = [...given, ...(await allocateIds(tx, 'loose_pages', Math.max(0, pages.length - given.length)))];
@@ -285,17 +303,17 @@ export async function startLoosePages(
     for (const [kindId, n] of kinds) kindRows.push([kindId, pageId, n]);
     count += page.length;
   });
-  const finish = inFlight(tx, raw, async (stored) => {
-    await insert(
-      tx,
-      'loose_pages',
-      LOOSE_PAGE_COLUMNS,
-      stored.map((page, p) => [ids[p]!, ...timeSpan(pages[p]!), page.lines, page.meta, page.text]),
-    );
-    await insert(tx, 'loose_kinds', LOOSE_KIND_COLUMNS, kindRows);
-    await insertSpans(tx, 'loose', spans);
-  });
-  return { lines: count, written, finish };
+  const rows = compressPages(tx, raw).then((stored): TableRows[] => [
+    {
+      table: 'loose_pages',
+      columns: LOOSE_PAGE_COLUMNS,
+      rows: stored.map((page, p) => [ids[p]!, ...timeSpan(pages[p]!), page.lines, page.meta, page.text]),
+    },
+    { table: 'loose_kinds', columns: LOOSE_KIND_COLUMNS, rows: kindRows },
+    { table: 'loose_spans', columns: SPAN_COLUMNS, rows: spans },
+  ]);
+  rows.catch(() => undefined);
+  return { lines: count, written, rows };
 }
 
 /** Earliest and latest time of the lines. */

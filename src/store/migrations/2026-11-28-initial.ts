@@ -139,6 +139,7 @@ export async function up(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): P
         .addColumn('min_offset', 'bigint', (c) => c.notNull())
         .addColumn('page_id', 'bigint', (c) => c.notNull())
         .addColumn('max_offset', 'bigint', (c) => c.notNull())
+        .addColumn('filter', blob, (c) => c.notNull())
         .addPrimaryKeyConstraint(`${table}_pk`, ['origin_id', 'min_offset', 'page_id']),
     ).execute();
     await db.schema.createIndex(`${table}_page`).on(table).column('page_id').execute();
