@@ -63,16 +63,18 @@ const EVENT_FORMAT = 1;
 const LOOSE_FORMAT = 2;
 
 /**
- * Brotli, at a quality per blob. Measured on the benchmark's pages: text at quality 2 compresses 5.8×
- * at ~200 MB/s (quality 1: 5.5× at ~400 MB/s; zlib's fastest level 5.7× at ~260 MB/s on larger pages),
- * meta (varints and records JSON, denser) at quality 4 3.2× at ~60 MB/s (quality 1: 2.8×). Pages
- * compress on a worker thread (compressor.ts), beside the saver's other work: it has the time.
+ * Brotli, at a quality per blob. Measured on the benchmark's 32 KiB pages: text at quality 1 compresses
+ * 5.5× at ~400 MB/s (zlib's fastest level: 5.3× at ~260 MB/s; Brotli quality 2: 5.8× at half the speed),
+ * meta (varints and record JSON, denser) at quality 3 3.0× at ~90 MB/s (quality 1: 2.8×, 4: 3.2× at
+ * ~60 MB/s). Pages compress on a worker thread (compressor.ts) while the saver writes its other rows;
+ * with text at quality 2 the saver waited for it (the import ran ~8 % slower for a database ~4 %
+ * smaller).
  */
 function brotli(quality: number): Record<number, number> {
   return { [constants.BROTLI_PARAM_QUALITY]: quality, [constants.BROTLI_PARAM_LGWIN]: 18 };
 }
-const META_BROTLI = brotli(4);
-const TEXT_BROTLI = brotli(2);
+const META_BROTLI = brotli(3);
+const TEXT_BROTLI = brotli(1);
 
 /**
  * Raw text per event page: large enough to compress well, small enough that a trace, which decompresses

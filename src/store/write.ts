@@ -125,28 +125,53 @@ function layOutEventPages(messages: readonly MessageWrite[]): {
   return { pages, placed, lines };
 }
 
+/** Pages handed to the compression worker at a time: it starts on them while the next are encoded. */
+const COMPRESS_GROUP = 8;
+
 /**
- * Encodes pages. A page naming a host, program, kind or source that has no id yet (new in this batch:
- * rare after the first) is encoded again once the names have ids.
+ * Encodes pages and has them compressed (compressor.ts), a few at a time as they are encoded. A page
+ * naming a host, program, kind or source that has no id yet (new in this batch: rare after the first)
+ * is encoded again once the names have ids. `stored` gives the compressed pages, in order.
  */
 async function encodePages<P>(
+  tx: Tx,
   pages: P[][],
   names: BatchNames,
   encode: (page: P[], ids: (name: string) => number | undefined) => RawPage,
-): Promise<RawPage[]> {
-  const raw = pages.map((page) => encode(page, names.id));
-  const missing = new Set(raw.flatMap((r) => [...r.missing]));
-  if (missing.size === 0) return raw;
-  await names.ensure(missing);
-  return raw.map((r, p) => (r.missing.size > 0 ? encode(pages[p]!, names.id) : r));
-}
-
-/** Compresses encoded pages (compressor.ts); the promise gives the stored blobs, in order. */
-function compressPages(tx: Tx, raw: readonly RawPage[]): Promise<StoredPage[]> {
-  const compressed = tx.compressor.compress(raw.flatMap(pageBlobs));
-  // Awaited later, after other work; a failure must not count as unhandled before that.
-  compressed.catch(() => undefined);
-  return compressed.then((blobs) => raw.map((page, p) => storedPage(page, blobs[2 * p]!, blobs[2 * p + 1]!)));
+): Promise<{ raw: RawPage[]; stored: Promise<StoredPage[]> }> {
+  const raw: RawPage[] = [];
+  const jobs: Promise<void>[] = [];
+  const stored: StoredPage[] = [];
+  let group: number[] = [];
+  const send = () => {
+    const indexes = group;
+    group = [];
+    if (indexes.length === 0) return;
+    const done = tx.compressor.compress(indexes.flatMap((p) => pageBlobs(raw[p]!))).then((blobs) => {
+      indexes.forEach((p, k) => {
+        stored[p] = storedPage(raw[p]!, blobs[2 * k]!, blobs[2 * k + 1]!);
+      });
+    });
+    // Awaited later, after other work; a failure must not count as unhandled before that.
+    done.catch(() => undefined);
+    jobs.push(done);
+  };
+  const later: number[] = [];
+  pages.forEach((page, p) => {
+    const encoded = encode(page, names.id);
+    raw.push(encoded);
+    if (encoded.missing.size > 0) later.push(p);
+    else group.push(p);
+    if (group.length >= COMPRESS_GROUP) send();
+  });
+  send();
+  if (later.length > 0) {
+    await names.ensure(later.flatMap((p) => [...raw[p]!.missing]));
+    for (const p of later) raw[p] = encode(pages[p]!, names.id);
+    group = later;
+    send();
+  }
+  return { raw, stored: Promise.all(jobs).then(() => stored) };
 }
 
 /** Origin id of each line of the slots, in order. */
@@ -213,7 +238,7 @@ export async function placeEventPages(
       { table: 'event_spans', columns: SPAN_COLUMNS, rows: spans },
     ],
     compress: async () => {
-      const stored = compressPages(tx, await encodePages(layout.pages, names, encodeEventPage));
+      const { stored } = await encodePages(tx, layout.pages, names, encodeEventPage);
       const rows = stored.then(
         (pages): TableRows => ({
           table: 'event_pages',
@@ -287,7 +312,7 @@ export async function startLoosePages(
   const pages = layOutLoosePages(lines);
   const given = pageIds ?? [];
   const ids = [...given, ...(await allocateIds(tx, 'loose_pages', Math.max(0, pages.length - given.length)))];
-  const raw = await encodePages(pages, names, encodeLoosePage);
+  const { raw, stored } = await encodePages(tx, pages, names, encodeLoosePage);
   const written = new WrittenLines();
   const kindRows: unknown[][] = [];
   const spans: unknown[][] = [];
@@ -303,11 +328,11 @@ export async function startLoosePages(
     for (const [kindId, n] of kinds) kindRows.push([kindId, pageId, n]);
     count += page.length;
   });
-  const rows = compressPages(tx, raw).then((stored): TableRows[] => [
+  const rows = stored.then((compressed): TableRows[] => [
     {
       table: 'loose_pages',
       columns: LOOSE_PAGE_COLUMNS,
-      rows: stored.map((page, p) => [ids[p]!, ...timeSpan(pages[p]!), page.lines, page.meta, page.text]),
+      rows: compressed.map((page, p) => [ids[p]!, ...timeSpan(pages[p]!), page.lines, page.meta, page.text]),
     },
     { table: 'loose_kinds', columns: LOOSE_KIND_COLUMNS, rows: kindRows },
     { table: 'loose_spans', columns: SPAN_COLUMNS, rows: spans },
